@@ -1,0 +1,1 @@
+//! Delivers events to Wazuh's analysisd through its Unix datagram queue socket.

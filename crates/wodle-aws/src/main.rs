@@ -1,0 +1,2 @@
+//! wodle-aws: collects AWS CloudWatch Logs for Wazuh.
+fn main() {}

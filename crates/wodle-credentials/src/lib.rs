@@ -1,0 +1,1 @@
+//! Resolves AWS credentials, role, region and endpoints into an SDK configuration.

@@ -1,0 +1,1 @@
+//! Test support: a moto emulator on loopback, seeding through the SDK, and an analysisd receiver.
