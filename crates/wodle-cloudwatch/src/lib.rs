@@ -1,1 +1,200 @@
 //! The pull engine: reads a log stream page by page and hands its events to a sink.
+//!
+//! A [`StreamReader`] calls GetLogEvents with `startFromHead=true` and follows
+//! `nextForwardToken`. The stream is finished only when the token that comes back
+//! equals the one sent: AWS may return empty or short pages before the end, so
+//! an empty page is never taken as the end (the reference's flaw).
+//!
+//! ```no_run
+//! # async fn demo(client: aws_sdk_cloudwatchlogs::Client) -> Result<(), wodle_cloudwatch::PullError> {
+//! use wodle_cloudwatch::{StreamPosition, StreamReader};
+//! let mut reader = StreamReader::new(client, "apache-access", "i-0abc", StreamPosition::FromTime(0));
+//! while let Some(page) = reader.next_page().await? {
+//!     for event in &page.events {
+//!         println!("{} {}", event.timestamp, event.message);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+
+/// Where a read starts: a time (epoch ms, inclusive) or a stored forward token.
+/// A token is used alone: on moto it is an index into the time-filtered result,
+/// so sending it with a new start time would skip events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamPosition {
+    FromTime(i64),
+    FromToken(String),
+}
+
+/// One event as GetLogEvents returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    /// When the event happened, epoch ms (set by the writer; may be late).
+    pub timestamp: i64,
+    /// When CloudWatch received it, epoch ms.
+    pub ingestion_time: i64,
+    pub message: String,
+}
+
+/// One page of a stream, with what fetched it (so a restart can fetch it again)
+/// and where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub requested: StreamPosition,
+    pub events: Vec<LogEvent>,
+    pub next_forward_token: String,
+}
+
+/// Why a stream could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    /// The stream or its group is gone.
+    #[error("log stream \"{stream}\" of group \"{group}\" does not exist")]
+    StreamNotFound { group: String, stream: String },
+    /// GetLogEvents answered without a forward token, which AWS always sends.
+    #[error("GetLogEvents on \"{group}\"/\"{stream}\" returned no forward token")]
+    MissingForwardToken { group: String, stream: String },
+    /// Any other failure of GetLogEvents, with AWS's code and message.
+    #[error("GetLogEvents on \"{group}\"/\"{stream}\" failed: {code}: {message}")]
+    Api {
+        group: String,
+        stream: String,
+        code: String,
+        message: String,
+    },
+}
+
+/// True when a GetLogEvents answer means the stream has nothing more: the
+/// forward token returned is the one that was sent.
+pub fn is_end_of_stream(sent_token: Option<&str>, returned_token: &str) -> bool {
+    sent_token == Some(returned_token)
+}
+
+/// Reads one stream page by page, from a position to the current end.
+#[derive(Debug)]
+pub struct StreamReader {
+    client: Client,
+    group: String,
+    stream: String,
+    position: StreamPosition,
+    finished: bool,
+}
+
+impl StreamReader {
+    pub fn new(
+        client: Client,
+        group: impl Into<String>,
+        stream: impl Into<String>,
+        start: StreamPosition,
+    ) -> StreamReader {
+        StreamReader {
+            client,
+            group: group.into(),
+            stream: stream.into(),
+            position: start,
+            finished: false,
+        }
+    }
+
+    /// Where the next request will start: after the last page returned, this is
+    /// the token a checkpoint stores.
+    pub fn position(&self) -> &StreamPosition {
+        &self.position
+    }
+
+    /// The next page that holds events, or `None` once the stream is exhausted.
+    /// Empty pages before the end are followed, not returned.
+    pub async fn next_page(&mut self) -> Result<Option<Page>, PullError> {
+        while !self.finished {
+            let requested = self.position.clone();
+            let request = self
+                .client
+                .get_log_events()
+                .log_group_name(&self.group)
+                .log_stream_name(&self.stream)
+                .start_from_head(true);
+            let request = match &requested {
+                StreamPosition::FromTime(start) => request.start_time(*start),
+                StreamPosition::FromToken(token) => request.next_token(token),
+            };
+            let output = request.send().await.map_err(|error| self.api_error(error))?;
+            let Some(returned) = output.next_forward_token() else {
+                return Err(PullError::MissingForwardToken {
+                    group: self.group.clone(),
+                    stream: self.stream.clone(),
+                });
+            };
+            let sent = match &requested {
+                StreamPosition::FromToken(token) => Some(token.as_str()),
+                StreamPosition::FromTime(_) => None,
+            };
+            self.finished = is_end_of_stream(sent, returned);
+            let next_forward_token = returned.to_owned();
+            self.position = StreamPosition::FromToken(next_forward_token.clone());
+            let events: Vec<LogEvent> = output
+                .events()
+                .iter()
+                .map(|event| LogEvent {
+                    timestamp: event.timestamp().unwrap_or_default(),
+                    ingestion_time: event.ingestion_time().unwrap_or_default(),
+                    message: event.message().unwrap_or_default().to_owned(),
+                })
+                .collect();
+            tracing::trace!(
+                "GetLogEvents {}/{}: {} events, end of stream: {}",
+                self.group,
+                self.stream,
+                events.len(),
+                self.finished
+            );
+            if !events.is_empty() {
+                return Ok(Some(Page {
+                    requested,
+                    events,
+                    next_forward_token,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn api_error<E, R>(&self, error: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> PullError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = error.code().unwrap_or("Unknown").to_owned();
+        if code == "ResourceNotFoundException" {
+            return PullError::StreamNotFound {
+                group: self.group.clone(),
+                stream: self.stream.clone(),
+            };
+        }
+        let message = error
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+        PullError::Api {
+            group: self.group.clone(),
+            stream: self.stream.clone(),
+            code,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_is_the_token_coming_back_unchanged() {
+        assert!(is_end_of_stream(Some("f/1"), "f/1"));
+        assert!(!is_end_of_stream(Some("f/1"), "f/2"));
+        // The first request of a read sends a time, not a token: never the end.
+        assert!(!is_end_of_stream(None, "f/1"));
+    }
+}
