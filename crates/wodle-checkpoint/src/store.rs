@@ -1,0 +1,632 @@
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::CheckpointError;
+use crate::error::classify;
+use crate::lock::DatabaseLock;
+use crate::schema;
+
+/// Identifies one log stream the way the reference's `cloudwatch_logs` table
+/// does: region, log group, stream. The account is not part of it because it
+/// is not part of the reference's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    pub region: String,
+    pub log_group: String,
+    pub log_stream: String,
+}
+
+impl StreamKey {
+    pub fn new(
+        region: impl Into<String>,
+        log_group: impl Into<String>,
+        log_stream: impl Into<String>,
+    ) -> Self {
+        Self {
+            region: region.into(),
+            log_group: log_group.into(),
+            log_stream: log_stream.into(),
+        }
+    }
+}
+
+/// Where reading a stream resumes: one row of the reference's
+/// `cloudwatch_logs` table. Times are epoch milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamCheckpoint {
+    /// GetLogEvents' `nextForwardToken` after the last page read.
+    pub next_token: Option<String>,
+    /// The oldest event timestamp read (or the lower bound used).
+    pub start_time: Option<i64>,
+    /// The newest event timestamp read; reading resumes at `end_time + 1`.
+    pub end_time: Option<i64>,
+}
+
+/// What wodle-aws knows about a stream beyond the reference's row, per AWS
+/// account. Times are epoch milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// The token the other fields were recorded with. When the stream's
+    /// [`StreamCheckpoint::next_token`] differs, something else (the
+    /// reference, run in between) moved the checkpoint: see
+    /// [`StreamState::describes`].
+    pub next_token: Option<String>,
+    /// When `next_token` was obtained; AWS tokens expire after 24 hours.
+    pub token_saved_at: Option<i64>,
+    /// The highest ingestion time among the events read.
+    pub last_ingestion_time: Option<i64>,
+}
+
+impl StreamState {
+    /// Whether this state was recorded with the checkpoint's current token,
+    /// i.e. whether it still describes that checkpoint.
+    pub fn describes(&self, checkpoint: &StreamCheckpoint) -> bool {
+        self.next_token == checkpoint.next_token
+    }
+}
+
+/// Settings for [`CheckpointStore::open_with`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Written as `metadata.version` only when the database has none yet; the
+    /// reference replaces it with its own Wazuh version on its next run.
+    pub metadata_version: String,
+    /// How long a statement waits for another writer (typically the reference
+    /// itself, run by hand) before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            metadata_version: concat!("wodle-aws ", env!("CARGO_PKG_VERSION")).to_owned(),
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The checkpoint database, opened and locked for this process.
+///
+/// Every method that writes commits at once; group many writes into one
+/// commit with [`CheckpointStore::transaction`].
+#[derive(Debug)]
+pub struct CheckpointStore {
+    connection: Connection,
+    path: PathBuf,
+    // Dropped after the connection (fields drop in order), so the database is
+    // closed before another process can take it over.
+    _lock: DatabaseLock,
+}
+
+impl CheckpointStore {
+    /// Opens (or creates) the database at `path` with [`StoreOptions::default`].
+    ///
+    /// See [`CheckpointStore::open_with`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CheckpointError> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    /// Locks, opens (or creates) and prepares the database at `path`.
+    ///
+    /// The directory must exist. The lock is taken before the database is
+    /// touched, so a second wodle-aws fails without reading anything. A file
+    /// that is not a database is reported as [`CheckpointError::Corrupt`] and
+    /// left unmodified.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: &StoreOptions,
+    ) -> Result<Self, CheckpointError> {
+        let path = path.as_ref().to_path_buf();
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !directory.is_dir() {
+            return Err(CheckpointError::MissingDirectory { path, directory });
+        }
+        let lock = DatabaseLock::acquire(&path)?;
+
+        // No URI flag: a path is a path, even one starting with "file:".
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut connection =
+            Connection::open_with_flags(&path, flags).map_err(|source| CheckpointError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        connection
+            .busy_timeout(options.busy_timeout)
+            .map_err(|source| classify(&path, "setting the busy timeout", source))?;
+
+        // SQLite opens lazily: this first read is what finds out whether the
+        // file is a database at all, and it happens before anything could
+        // write to a file that is not one.
+        connection
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|source| classify(&path, "reading the schema", source))?;
+
+        // WAL lets us commit often (every ~1,000 events) cheaply, and lets a
+        // reader run beside our writer. The mode is stored in the file, and
+        // the reference's SQLite reads WAL databases like any other.
+        let journal_mode: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(|source| classify(&path, "enabling write-ahead logging", source))?;
+        if !journal_mode.eq_ignore_ascii_case("wal") {
+            // Some file systems (network mounts) cannot share the WAL index;
+            // SQLite then keeps the old mode, which is slower but just as safe.
+            tracing::warn!(path = %path.display(), journal_mode, "SQLite refused write-ahead logging");
+        }
+        // In WAL mode NORMAL cannot corrupt the database; a power loss may
+        // only lose the last commits, which re-sends a few events at worst.
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|source| classify(&path, "setting synchronous=NORMAL", source))?;
+
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| classify(&path, "starting the schema transaction", source))?;
+        schema::prepare(&tx, &path, &options.metadata_version)?;
+        tx.commit()
+            .map_err(|source| classify(&path, "committing the schema", source))?;
+
+        Ok(Self {
+            connection,
+            path,
+            _lock: lock,
+        })
+    }
+
+    /// The database file this store works on.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Starts a batch of reads and writes that commits as one (or not at all).
+    ///
+    /// The write lock is taken at once (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that first reads and then writes can fail with "database
+    /// is locked" despite the busy timeout if another process wrote in
+    /// between. Dropping the transaction without [`commit`] rolls it back.
+    ///
+    /// [`commit`]: CheckpointTransaction::commit
+    pub fn transaction(&mut self) -> Result<CheckpointTransaction<'_>, CheckpointError> {
+        let tx = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| classify(&self.path, "starting a transaction", source))?;
+        Ok(CheckpointTransaction {
+            tx,
+            path: &self.path,
+        })
+    }
+
+    /// The stream's checkpoint, if it has one.
+    pub fn get(&self, key: &StreamKey) -> Result<Option<StreamCheckpoint>, CheckpointError> {
+        self.ops().get(key)
+    }
+
+    /// Every stream of `log_group` in `region` that has a checkpoint, by name.
+    pub fn streams_of_group(
+        &self,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Vec<(String, StreamCheckpoint)>, CheckpointError> {
+        self.ops().streams_of_group(region, log_group)
+    }
+
+    /// Inserts or replaces the stream's checkpoint.
+    pub fn put(
+        &mut self,
+        key: &StreamKey,
+        checkpoint: &StreamCheckpoint,
+    ) -> Result<(), CheckpointError> {
+        self.ops().put(key, checkpoint)
+    }
+
+    /// Forgets the stream: its checkpoint and our state for every account.
+    /// Returns whether it had a checkpoint.
+    pub fn delete(&mut self, key: &StreamKey) -> Result<bool, CheckpointError> {
+        let tx = self.transaction()?;
+        let deleted = tx.delete(key)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    /// Forgets every stream of the group that is not in `existing_streams`
+    /// (streams deleted in AWS), as the reference does after each group.
+    /// Returns how many checkpoints were removed.
+    pub fn purge_missing(
+        &mut self,
+        region: &str,
+        log_group: &str,
+        existing_streams: &HashSet<String>,
+    ) -> Result<usize, CheckpointError> {
+        let tx = self.transaction()?;
+        let purged = tx.purge_missing(region, log_group, existing_streams)?;
+        tx.commit()?;
+        Ok(purged)
+    }
+
+    /// Our state of the stream for `account_id`, if recorded.
+    pub fn get_state(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+    ) -> Result<Option<StreamState>, CheckpointError> {
+        self.ops().get_state(account_id, key)
+    }
+
+    /// Inserts or replaces our state of the stream for `account_id`.
+    pub fn put_state(
+        &mut self,
+        account_id: &str,
+        key: &StreamKey,
+        state: &StreamState,
+    ) -> Result<(), CheckpointError> {
+        self.ops().put_state(account_id, key, state)
+    }
+
+    fn ops(&self) -> Ops<'_> {
+        Ops {
+            connection: &self.connection,
+            path: &self.path,
+        }
+    }
+}
+
+/// A batch of checkpoint reads and writes that commits as one.
+///
+/// Dropped without [`CheckpointTransaction::commit`], it rolls back and
+/// nothing of it reaches the file.
+#[derive(Debug)]
+pub struct CheckpointTransaction<'store> {
+    tx: rusqlite::Transaction<'store>,
+    path: &'store Path,
+}
+
+impl CheckpointTransaction<'_> {
+    /// Makes every write of the batch durable at once.
+    pub fn commit(self) -> Result<(), CheckpointError> {
+        self.tx
+            .commit()
+            .map_err(|source| classify(self.path, "committing checkpoints", source))
+    }
+
+    /// Discards every write of the batch (what dropping it also does, minus
+    /// the error report).
+    pub fn rollback(self) -> Result<(), CheckpointError> {
+        self.tx
+            .rollback()
+            .map_err(|source| classify(self.path, "rolling back checkpoints", source))
+    }
+
+    /// See [`CheckpointStore::get`]; sees the batch's own writes.
+    pub fn get(&self, key: &StreamKey) -> Result<Option<StreamCheckpoint>, CheckpointError> {
+        self.ops().get(key)
+    }
+
+    /// See [`CheckpointStore::streams_of_group`].
+    pub fn streams_of_group(
+        &self,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Vec<(String, StreamCheckpoint)>, CheckpointError> {
+        self.ops().streams_of_group(region, log_group)
+    }
+
+    /// See [`CheckpointStore::put`].
+    pub fn put(
+        &self,
+        key: &StreamKey,
+        checkpoint: &StreamCheckpoint,
+    ) -> Result<(), CheckpointError> {
+        self.ops().put(key, checkpoint)
+    }
+
+    /// See [`CheckpointStore::delete`].
+    pub fn delete(&self, key: &StreamKey) -> Result<bool, CheckpointError> {
+        self.ops().delete(key)
+    }
+
+    /// See [`CheckpointStore::purge_missing`].
+    pub fn purge_missing(
+        &self,
+        region: &str,
+        log_group: &str,
+        existing_streams: &HashSet<String>,
+    ) -> Result<usize, CheckpointError> {
+        self.ops()
+            .purge_missing(region, log_group, existing_streams)
+    }
+
+    /// See [`CheckpointStore::get_state`].
+    pub fn get_state(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+    ) -> Result<Option<StreamState>, CheckpointError> {
+        self.ops().get_state(account_id, key)
+    }
+
+    /// See [`CheckpointStore::put_state`].
+    pub fn put_state(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+        state: &StreamState,
+    ) -> Result<(), CheckpointError> {
+        self.ops().put_state(account_id, key, state)
+    }
+
+    fn ops(&self) -> Ops<'_> {
+        Ops {
+            connection: &self.tx,
+            path: self.path,
+        }
+    }
+}
+
+/// The statements themselves, shared by the store (each call its own commit)
+/// and the transaction (one commit for all).
+struct Ops<'a> {
+    connection: &'a Connection,
+    path: &'a Path,
+}
+
+impl Ops<'_> {
+    fn get(&self, key: &StreamKey) -> Result<Option<StreamCheckpoint>, CheckpointError> {
+        let operation = "reading a checkpoint";
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT next_token, start_time, end_time FROM cloudwatch_logs
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3",
+            )
+            .map_err(self.sql(operation))?;
+        let mut rows = statement
+            .query((&key.region, &key.log_group, &key.log_stream))
+            .map_err(self.sql(operation))?;
+        match rows.next().map_err(self.sql(operation))? {
+            Some(row) => self
+                .checkpoint_from(row, &key.region, &key.log_group, &key.log_stream, 0)
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn streams_of_group(
+        &self,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Vec<(String, StreamCheckpoint)>, CheckpointError> {
+        let operation = "reading the checkpoints of a log group";
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT aws_log_stream, next_token, start_time, end_time FROM cloudwatch_logs
+                 WHERE aws_region = ?1 AND aws_log_group = ?2
+                 ORDER BY aws_log_stream",
+            )
+            .map_err(self.sql(operation))?;
+        let mut rows = statement
+            .query((region, log_group))
+            .map_err(self.sql(operation))?;
+        let mut streams = Vec::new();
+        while let Some(row) = rows.next().map_err(self.sql(operation))? {
+            let stream: String = row.get(0).map_err(self.sql(operation))?;
+            let checkpoint = self.checkpoint_from(row, region, log_group, &stream, 1)?;
+            streams.push((stream, checkpoint));
+        }
+        Ok(streams)
+    }
+
+    fn put(&self, key: &StreamKey, checkpoint: &StreamCheckpoint) -> Result<(), CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "INSERT INTO cloudwatch_logs
+                     (aws_region, aws_log_group, aws_log_stream, next_token, start_time, end_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (aws_region, aws_log_group, aws_log_stream) DO UPDATE SET
+                     next_token = excluded.next_token,
+                     start_time = excluded.start_time,
+                     end_time = excluded.end_time",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    &key.region,
+                    &key.log_group,
+                    &key.log_stream,
+                    &checkpoint.next_token,
+                    checkpoint.start_time,
+                    checkpoint.end_time,
+                ))
+            })
+            .map_err(self.sql("saving a checkpoint"))?;
+        Ok(())
+    }
+
+    fn delete(&self, key: &StreamKey) -> Result<bool, CheckpointError> {
+        let operation = "deleting a checkpoint";
+        let params = (&key.region, &key.log_group, &key.log_stream);
+        let deleted = self
+            .connection
+            .prepare_cached(
+                "DELETE FROM cloudwatch_logs
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3",
+            )
+            .and_then(|mut statement| statement.execute(params))
+            .map_err(self.sql(operation))?;
+        self.connection
+            .prepare_cached(
+                "DELETE FROM wodle_aws_stream_state
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3",
+            )
+            .and_then(|mut statement| statement.execute(params))
+            .map_err(self.sql(operation))?;
+        Ok(deleted > 0)
+    }
+
+    fn purge_missing(
+        &self,
+        region: &str,
+        log_group: &str,
+        existing_streams: &HashSet<String>,
+    ) -> Result<usize, CheckpointError> {
+        let operation = "purging checkpoints of deleted streams";
+        // Our state can outlive a checkpoint the reference purged, so both
+        // tables are searched for streams to forget.
+        let known: Vec<String> = self
+            .connection
+            .prepare_cached(
+                "SELECT aws_log_stream FROM cloudwatch_logs
+                 WHERE aws_region = ?1 AND aws_log_group = ?2
+                 UNION
+                 SELECT aws_log_stream FROM wodle_aws_stream_state
+                 WHERE aws_region = ?1 AND aws_log_group = ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map((region, log_group), |row| row.get(0))?
+                    .collect()
+            })
+            .map_err(self.sql(operation))?;
+        let mut purged = 0;
+        for stream in known.into_iter().filter(|s| !existing_streams.contains(s)) {
+            if self.delete(&StreamKey::new(region, log_group, stream))? {
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    fn get_state(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+    ) -> Result<Option<StreamState>, CheckpointError> {
+        let operation = "reading the state of a stream";
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT next_token, token_saved_at, last_ingestion_time FROM wodle_aws_stream_state
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3
+                   AND aws_account_id = ?4",
+            )
+            .map_err(self.sql(operation))?;
+        statement
+            .query_row(
+                (&key.region, &key.log_group, &key.log_stream, account_id),
+                |row| {
+                    Ok(StreamState {
+                        next_token: row.get(0)?,
+                        token_saved_at: row.get(1)?,
+                        last_ingestion_time: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.sql(operation))
+    }
+
+    fn put_state(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+        state: &StreamState,
+    ) -> Result<(), CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "INSERT INTO wodle_aws_stream_state
+                     (aws_region, aws_log_group, aws_log_stream, aws_account_id,
+                      next_token, token_saved_at, last_ingestion_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (aws_region, aws_log_group, aws_log_stream, aws_account_id)
+                 DO UPDATE SET
+                     next_token = excluded.next_token,
+                     token_saved_at = excluded.token_saved_at,
+                     last_ingestion_time = excluded.last_ingestion_time",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    &key.region,
+                    &key.log_group,
+                    &key.log_stream,
+                    account_id,
+                    &state.next_token,
+                    state.token_saved_at,
+                    state.last_ingestion_time,
+                ))
+            })
+            .map_err(self.sql("saving the state of a stream"))?;
+        Ok(())
+    }
+
+    /// Reads `next_token, start_time, end_time` starting at column `first`.
+    fn checkpoint_from(
+        &self,
+        row: &rusqlite::Row<'_>,
+        region: &str,
+        log_group: &str,
+        stream: &str,
+        first: usize,
+    ) -> Result<StreamCheckpoint, CheckpointError> {
+        let value = |index: usize| {
+            row.get_ref(first + index)
+                .map_err(self.sql("reading a checkpoint"))
+        };
+        let invalid = |column: &'static str, value: String| CheckpointError::InvalidValue {
+            path: self.path.to_path_buf(),
+            stream: Box::new(StreamKey::new(region, log_group, stream)),
+            column,
+            value,
+        };
+        Ok(StreamCheckpoint {
+            next_token: token_from(value(0)?).map_err(|v| invalid("next_token", v))?,
+            start_time: time_from(value(1)?).map_err(|v| invalid("start_time", v))?,
+            end_time: time_from(value(2)?).map_err(|v| invalid("end_time", v))?,
+        })
+    }
+
+    fn sql(&self, operation: &'static str) -> impl Fn(rusqlite::Error) -> CheckpointError + '_ {
+        move |source| classify(self.path, operation, source)
+    }
+}
+
+/// The reference's reader takes the text `None` in these columns (Python's
+/// `str(None)`) for "no value", so a row holding it must mean the same here.
+const PYTHON_NONE: &[u8] = b"None";
+
+fn token_from(value: ValueRef<'_>) -> Result<Option<String>, String> {
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(PYTHON_NONE) => Ok(None),
+        ValueRef::Text(text) => std::str::from_utf8(text)
+            .map(|token| Some(token.to_owned()))
+            .map_err(|_| format!("non-UTF-8 text {:?}", String::from_utf8_lossy(text))),
+        other => Err(describe(other)),
+    }
+}
+
+fn time_from(value: ValueRef<'_>) -> Result<Option<i64>, String> {
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(PYTHON_NONE) => Ok(None),
+        ValueRef::Integer(millis) => Ok(Some(millis)),
+        other => Err(describe(other)),
+    }
+}
+
+fn describe(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => format!("the integer {i}"),
+        ValueRef::Real(r) => format!("the real number {r}"),
+        ValueRef::Text(t) => format!("the text {:?}", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("a {}-byte blob", b.len()),
+    }
+}
