@@ -1,13 +1,55 @@
 //! Parses the aws-s3 wodle block of ossec.conf into typed, validated settings.
 //!
-//! CONTRACT FILE (to be completed by the config helper): the public types below are
-//! fixed so that the binary can be written against them in parallel. Function
-//! bodies marked `todo!()` are to be implemented; extra public items may be added,
-//! existing ones must keep their names and shapes (fields may be added).
+//! [`load_file`] and [`parse_str`] read a whole Wazuh `ossec.conf` (several
+//! `<ossec_config>` roots, other sections, comments, CDATA, entities) or a file
+//! holding just a `<wodle name="aws-s3">` block. Every aws-s3 block comes back as
+//! an [`AwsS3Wodle`]; its `<service type="cloudwatchlogs">` blocks are typed
+//! [`CloudWatchLogsService`]s. Every error is reported, not only the first
+//! ([`LoadError::Invalid`]), each as a [`Diagnostic`] with tag, line and the
+//! reference's wording, so searches for modulesd's messages still find them.
+//!
+//! The `parse_*` functions validate single values; the command line uses them
+//! too. [`extension_warnings`] flags settings of ours that Wazuh's modulesd
+//! would reject when they sit in Wazuh's own ossec.conf.
+//!
+//! ```
+//! let text = r#"<ossec_config>
+//!   <wodle name="aws-s3">
+//!     <interval>10m</interval>
+//!     <service type="cloudwatchlogs">
+//!       <aws_log_groups>app,audit</aws_log_groups>
+//!       <regions>us-east-1</regions>
+//!     </service>
+//!   </wodle>
+//! </ossec_config>"#;
+//! let config = wodle_config::parse_str(text).unwrap();
+//! let service = &config.wodles[0].services[0];
+//! assert_eq!(service.log_groups, ["app", "audit"]);
+//! assert_eq!(service.regions[0].as_str(), "us-east-1");
+//! ```
 
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
+
+mod extensions;
+mod regions;
+mod schedule;
+mod validate;
+mod wodle;
+mod xml;
+
+#[cfg(test)]
+mod tests;
+
+pub use extensions::extension_warnings;
+pub use regions::{COMMERCIAL_REGIONS, OTHER_KNOWN_REGIONS, is_known_region};
+pub use schedule::{DEFAULT_INTERVAL, parse_day, parse_interval, parse_time, parse_wday};
+pub use validate::{
+    ROLE_DURATION_RANGE, parse_account_ids, parse_discard_rule, parse_endpoint, parse_iam_role_arn,
+    parse_iam_role_duration, parse_idle_stream_lag, parse_log_groups, parse_only_logs_after,
+    parse_regions,
+};
 
 /// What a file held: every `<wodle name="aws-s3">` block, in file order, and the
 /// warnings produced while reading them.
@@ -21,6 +63,19 @@ pub struct LoadedConfig {
     /// `wodle name="syscollector"` as `wodle:syscollector`...), de-duplicated, in
     /// first-seen order. Non-empty means this looks like Wazuh's own ossec.conf.
     pub other_sections: Vec<String>,
+}
+
+impl LoadedConfig {
+    /// The warnings of the `index`-th wodle block (every warning comes from
+    /// inside an aws-s3 block: those between its first line and the next
+    /// block's).
+    pub fn warnings_for(&self, index: usize) -> impl Iterator<Item = &Diagnostic> {
+        let start = self.wodles.get(index).map_or(u32::MAX, |w| w.line);
+        let end = self.wodles.get(index + 1).map_or(u32::MAX, |w| w.line);
+        self.warnings
+            .iter()
+            .filter(move |d| (start..end).contains(&d.line))
+    }
 }
 
 /// A warning or an error, always tied to a tag and a line of the file.
@@ -167,6 +222,30 @@ pub struct CloudWatchLogsService {
     pub extensions: ServiceExtensions,
 }
 
+impl CloudWatchLogsService {
+    /// A service reading `log_groups` with every other setting at its default
+    /// (as the command line builds one).
+    pub fn new(log_groups: Vec<String>) -> CloudWatchLogsService {
+        CloudWatchLogsService {
+            line: 0,
+            aws_profile: None,
+            log_groups,
+            regions: Vec::new(),
+            only_logs_after: None,
+            iam_role_arn: None,
+            iam_role_duration: None,
+            aws_account_ids: Vec::new(),
+            aws_account_alias: None,
+            remove_log_streams: false,
+            discard: None,
+            sts_endpoint: None,
+            service_endpoint: None,
+            static_keys: None,
+            extensions: ServiceExtensions::default(),
+        }
+    }
+}
+
 /// Settings of wodle-aws that Wazuh's modulesd does not know. In a file they are
 /// accepted only as tags read by `wodle-aws run --config`; see
 /// [`extension_warnings`].
@@ -272,81 +351,30 @@ pub enum InvalidValueKind {
     Other,
 }
 
-/// The 33 commercial regions the reference fans out over when none is
-/// configured and the profile names none. The one list in the project.
-pub const COMMERCIAL_REGIONS: &[&str] = &[];
-
-/// Reads a file in ossec.conf's format.
+/// Reads a file in ossec.conf's format (UTF-8; a byte-order mark is skipped).
 pub fn load_file(path: &Path) -> Result<LoadedConfig, LoadError> {
-    let _ = path;
-    todo!()
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => parse_str(&text),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            Err(LoadError::Xml {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                message: "the file is not valid UTF-8".to_owned(),
+            })
+        }
+    }
 }
 
 /// Parses text in ossec.conf's format (one or more `<ossec_config>` roots, or a
-/// bare `<wodle name="aws-s3">` block).
+/// bare `<wodle name="aws-s3">` block). A file without any aws-s3 block gives
+/// an empty [`LoadedConfig::wodles`]; the caller decides whether that is fatal.
 pub fn parse_str(text: &str) -> Result<LoadedConfig, LoadError> {
-    let _ = text;
-    todo!()
-}
-
-/// Warnings for extension tags in a file that also holds other ossec.conf
-/// sections (modulesd would reject them there and stop the manager).
-pub fn extension_warnings(config: &LoadedConfig) -> Vec<Diagnostic> {
-    let _ = config;
-    todo!()
-}
-
-/// `regions`: comma list, each a known region; de-duplicated and sorted.
-pub fn parse_regions(value: &str) -> Result<Vec<Region>, InvalidValue> {
-    let _ = value;
-    todo!()
-}
-
-/// `only_logs_after`: `YYYY-MMM-DD`, month name in any case.
-pub fn parse_only_logs_after(value: &str) -> Result<time::Date, InvalidValue> {
-    let _ = value;
-    todo!()
-}
-
-/// `aws_log_groups`: comma list, empty items dropped, forbidden characters rejected.
-pub fn parse_log_groups(value: &str) -> Result<Vec<String>, InvalidValue> {
-    let _ = value;
-    todo!()
-}
-
-/// `aws_account_id`: comma list of 12-digit ids.
-pub fn parse_account_ids(value: &str) -> Result<Vec<String>, InvalidValue> {
-    let _ = value;
-    todo!()
-}
-
-/// `iam_role_arn`: must look like an ARN.
-pub fn parse_iam_role_arn(value: &str) -> Result<String, InvalidValue> {
-    let _ = value;
-    todo!()
-}
-
-/// `iam_role_duration`: digits only, 900-3600.
-pub fn parse_iam_role_duration(value: &str) -> Result<u32, InvalidValue> {
-    let _ = value;
-    todo!()
-}
-
-/// `sts_endpoint` / `service_endpoint`: a URL; a bare host gets `https://`.
-pub fn parse_endpoint(tag: &str, value: &str) -> Result<url::Url, InvalidValue> {
-    let _ = (tag, value);
-    todo!()
-}
-
-/// `discard_regex` with its optional `field`: compiled; Python-only syntax the
-/// regex crate lacks (look-around, back-references) is rejected, naming the tag.
-pub fn parse_discard_rule(field: Option<&str>, pattern: &str) -> Result<DiscardRule, InvalidValue> {
-    let _ = (field, pattern);
-    todo!()
-}
-
-/// `idle_stream_lag` (ours): seconds, or a number with a unit s, m, h, d.
-pub fn parse_idle_stream_lag(value: &str) -> Result<Duration, InvalidValue> {
-    let _ = value;
-    todo!()
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let roots = xml::parse(text)?;
+    wodle::read(&roots)
 }
