@@ -18,7 +18,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "wodle-aws",
     version,
     verbatim_doc_comment,
-    args_conflicts_with_subcommands = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -73,7 +72,7 @@ pub enum LogFormat {
 }
 
 /// The reference's one-shot command line (what modulesd runs every interval).
-#[derive(Debug, Args)]
+#[derive(Debug, Default, PartialEq, Eq, Args)]
 pub struct OneShotArgs {
     /// Service to collect: only `cloudwatchlogs` is supported (short form: -sr).
     #[arg(long, value_name = "NAME")]
@@ -154,6 +153,32 @@ pub struct OneShotArgs {
     /// The reference's SQS subscriber mode, which this program does not implement.
     #[arg(long = "subscriber", value_name = "TYPE", hide = true)]
     pub subscriber: Option<String>,
+}
+
+impl Cli {
+    /// Parses the arguments; usage errors, `--help` and `--version` exit here with
+    /// clap's messages (2 for errors, as the reference's argparse).
+    pub fn parse_args(args: Vec<OsString>) -> Cli {
+        match Cli::try_parse_args(args) {
+            Ok(cli) => cli,
+            Err(error) => error.exit(),
+        }
+    }
+
+    /// Like [`Cli::parse_args`], returning the error. Global options may stand
+    /// before a subcommand, so clap cannot itself refuse one-shot flags beside a
+    /// subcommand: that check is here.
+    pub fn try_parse_args(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+        let cli = Cli::try_parse_from(args)?;
+        if cli.command.is_some() && cli.one_shot != OneShotArgs::default() {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "the reference's one-shot flags (--service, --aws_log_groups, ...) cannot be combined with the 'run' or 'check-config' subcommands",
+            ));
+        }
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -411,8 +436,13 @@ mod tests {
 
     #[test]
     fn one_shot_flags_conflict_with_subcommands() {
-        let error = Cli::try_parse_from(["wodle-aws", "--service", "cloudwatchlogs", "run"]);
-        assert!(error.is_err());
+        for args in [
+            &["wodle-aws", "--service", "cloudwatchlogs", "check-config", "f"][..],
+            &["wodle-aws", "-g", "group", "run", "--config", "f"][..],
+        ] {
+            let error = Cli::try_parse_args(args.iter().map(OsString::from).collect()).unwrap_err();
+            assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
@@ -26,8 +26,7 @@ use crate::paths::WazuhPaths;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = cli::rewrite_reference_short_flags(std::env::args_os());
-    // Usage errors exit 2 and --help / --version exit 0 here, as the reference's argparse.
-    let cli = Cli::parse_from(args);
+    let cli = Cli::parse_args(args);
 
     let daemon = matches!(cli.command, Some(Command::Run { .. }));
     logging::init(
@@ -96,6 +95,11 @@ fn load_config(file: &Path) -> Option<wodle_config::LoadedConfig> {
             for error in &errors {
                 tracing::error!("{name}: {error}");
             }
+            None
+        }
+        // This message names the file already.
+        Err(error @ wodle_config::LoadError::Io { .. }) => {
+            tracing::error!("{error}");
             None
         }
         Err(error) => {
