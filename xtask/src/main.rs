@@ -1,1 +1,205 @@
-fn main() {}
+//! Project automation: `cargo xtask test` sets up and runs every test, `cargo xtask demo`
+//! runs the main job.
+//!
+//! Plain `std`, so that it builds in seconds before anything else.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+// The test kit's own file, so both agree on where moto lives and when its venv is complete.
+#[path = "../../crates/wodle-testkit/src/moto_venv.rs"]
+mod moto_venv;
+
+const USAGE: &str = "\
+Usage: cargo xtask <COMMAND> [ARGS...]
+
+Commands:
+  test [ARGS...]  Set up what the tests need, then run them all.
+                  Installs moto (the AWS emulator, pinned in tests/requirements-moto.txt)
+                  into target/moto-venv if missing, exports WODLE_AWS_MOTO_SERVER, runs
+                  `cargo nextest run --workspace --all-targets` (or `cargo test` when
+                  cargo-nextest is not installed), then the doc tests. ARGS go to the
+                  first run; `-p NAME` narrows both runs to those packages.
+  demo            Run the main job. For now the binary only validates configuration, so
+                  this builds it and runs
+                  `wodle-aws check-config config/ossec-aws-cloudwatch.conf`; it grows
+                  into a full run against the emulator as the collector lands.
+  help            Show this.
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next();
+    let rest: Vec<OsString> = args.collect();
+    match command.as_ref().and_then(|c| c.to_str()) {
+        Some("test") => test(&rest),
+        Some("demo") => demo(&rest),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+/// The cargo that started us, so that a toolchain override applies to the runs we start.
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(workspace_root());
+    command
+}
+
+fn test(extra: &[OsString]) -> ExitCode {
+    let root = workspace_root();
+    let started = Instant::now();
+    let moto_server = match moto_venv::ensure_moto_server(&root, &mut |note| {
+        eprintln!("xtask: {note}");
+    }) {
+        Ok(path) => path,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "xtask: moto_server is {} (ready in {:.1?})",
+        moto_server.display(),
+        started.elapsed()
+    );
+
+    // `--workspace` unless the caller picked packages, which then apply to the doc tests too.
+    let mut selection = package_selection(extra);
+    let picked_packages = !selection.is_empty();
+    if !picked_packages {
+        selection.push("--workspace".into());
+    }
+    let with_nextest = cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+
+    let mut suite = cargo();
+    if with_nextest {
+        suite.args(["nextest", "run"]);
+    } else {
+        eprintln!("xtask: cargo-nextest is not installed; running the suite with `cargo test`");
+        suite.arg("test");
+    }
+    if !picked_packages {
+        suite.arg("--workspace");
+    }
+    suite.arg("--all-targets").args(extra);
+    let status = run(suite.env(moto_venv::MOTO_SERVER_ENV, &moto_server));
+    if status != ExitCode::SUCCESS {
+        return status;
+    }
+
+    let mut doc = cargo();
+    doc.arg("test").args(&selection).arg("--doc");
+    run(doc.env(moto_venv::MOTO_SERVER_ENV, &moto_server))
+}
+
+/// The `-p NAME` / `--package NAME` / `--package=NAME` arguments among `args`.
+fn package_selection(args: &[OsString]) -> Vec<OsString> {
+    let mut selection = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("-p" | "--package") => {
+                selection.push(arg.clone());
+                if let Some(name) = args.next() {
+                    selection.push(name.clone());
+                }
+            }
+            Some(joined) if joined.starts_with("--package=") => selection.push(arg.clone()),
+            Some("--") => break,
+            _ => {}
+        }
+    }
+    selection
+}
+
+fn demo(extra: &[OsString]) -> ExitCode {
+    let config = Path::new("config/ossec-aws-cloudwatch.conf");
+    if !workspace_root().join(config).is_file() {
+        eprintln!("xtask: {} does not exist yet", config.display());
+    }
+    let mut command = cargo();
+    command
+        .args(["run", "--quiet", "--bin", "wodle-aws", "--", "check-config"])
+        .arg(config)
+        .args(extra);
+    run(&mut command)
+}
+
+/// Runs `command` with our stdio and returns its exit code.
+fn run(command: &mut Command) -> ExitCode {
+    eprintln!("xtask: running {}", describe(command));
+    match command.status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            let code = status.code().and_then(|code| u8::try_from(code).ok());
+            ExitCode::from(code.filter(|code| *code != 0).unwrap_or(1))
+        }
+        Err(error) => {
+            eprintln!("xtask: cannot run {}: {error}", describe(command));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn package_selection_keeps_only_package_arguments() {
+        let args = os(&[
+            "-p",
+            "wodle-testkit",
+            "--no-fail-fast",
+            "--package",
+            "wodle-credentials",
+            "--package=xtask",
+            "filter",
+            "--",
+            "-p",
+            "after-the-separator",
+        ]);
+        assert_eq!(
+            package_selection(&args),
+            os(&[
+                "-p",
+                "wodle-testkit",
+                "--package",
+                "wodle-credentials",
+                "--package=xtask"
+            ])
+        );
+        assert!(package_selection(&os(&["--no-fail-fast"])).is_empty());
+    }
+}

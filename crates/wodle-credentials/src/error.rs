@@ -1,0 +1,62 @@
+//! Everything that can go wrong while resolving credentials, each with its own variant so
+//! that the binary can map it to the reference's exit code and message.
+
+use std::path::PathBuf;
+
+use aws_config::profile::ProfileFileLoadError;
+use aws_credential_types::provider::error::CredentialsError as ProviderError;
+use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+
+/// No message of these carries a secret key or session token: the SDK's credential errors
+/// never include them, and this crate adds only names, paths and settings.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The named profile is in neither file, and there is no config file at all
+    /// (the reference: exit 12).
+    #[error("The config profile ({profile}) could not be found")]
+    ProfileNotFound { profile: String },
+
+    /// The named profile is in neither file, and the config file exists
+    /// (the reference: exit 23).
+    #[error("No profile named: 'profile {profile}' was found in the user config file")]
+    ProfileNotInConfigFile {
+        profile: String,
+        config_file: PathBuf,
+    },
+
+    /// No source yielded credentials (the reference: exit 12).
+    #[error("Unable to locate credentials")]
+    NoCredentials,
+
+    /// A profile file exists but cannot be read or parsed.
+    #[error("cannot load the AWS profile files: {}", DisplayErrorContext(.cause))]
+    ProfileFiles { cause: ProfileFileLoadError },
+
+    #[error("invalid {setting} '{value}' ({origin}): {reason}")]
+    InvalidRetrySetting {
+        setting: &'static str,
+        value: String,
+        origin: String,
+        reason: String,
+    },
+
+    #[error("invalid endpoint '{endpoint}': {reason}")]
+    InvalidEndpoint { endpoint: String, reason: String },
+
+    /// A credentials source applied but failed (a broken profile, an expired SSO session, a
+    /// failing `credential_process`, ...).
+    #[error("cannot load AWS credentials: {}", DisplayErrorContext(.cause))]
+    CredentialsProvider { cause: ProviderError },
+
+    #[error("cannot assume role {role_arn}: {}", DisplayErrorContext(.cause))]
+    AssumeRole {
+        role_arn: String,
+        cause: ProviderError,
+    },
+
+    #[error("STS GetCallerIdentity failed: {}", DisplayErrorContext(.cause.as_ref()))]
+    CallerIdentity {
+        cause: Box<SdkError<GetCallerIdentityError>>,
+    },
+}

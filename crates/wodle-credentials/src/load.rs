@@ -1,0 +1,297 @@
+//! Turns [`CredentialSettings`] into an [`SdkConfig`] whose credentials are known to work.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use aws_config::profile::{ProfileFileCredentialsProvider, ProfileSet};
+use aws_config::provider_config::ProviderConfig;
+use aws_config::retry::{RetryConfig, RetryMode};
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError as ProviderError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_types::os_shim_internal::{Env, Fs};
+
+use crate::error::CredentialsError;
+use crate::settings::{CredentialSettings, ProfileFilePaths};
+
+/// Attempts per request when neither the environment nor the profile sets `max_attempts`:
+/// the reference's choice, generous because CloudWatch Logs throttles readily.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+/// Credentials this close to expiry are not handed out from the prefetch.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Resolves `settings` into an SDK configuration, failing early and with a typed error when
+/// the profile does not exist, no credentials can be found, or the role cannot be assumed.
+///
+/// Credentials come from static keys, else the named profile, else the SDK's default chain;
+/// a role is then assumed with them (through `sts_endpoint` when set). They are fetched once
+/// here, to surface those errors before any service call, and that first fetch is handed to
+/// the first client instead of being thrown away (the SDK's identity cache refreshes later).
+///
+/// Retries: `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE`, else the profile's `max_attempts`/
+/// `retry_mode`, else [`DEFAULT_MAX_ATTEMPTS`] in standard mode; `legacy` (boto's) means
+/// standard. The config's endpoint is left to the SDK, so `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_<SERVICE>` and a profile's `endpoint_url`/`services` keep working;
+/// `service_endpoint` and `sts_endpoint` apply per client ([`crate::logs_client`],
+/// [`crate::caller_identity`]).
+pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig, CredentialsError> {
+    let files = ProfileFiles::new(settings.profile_files.as_ref());
+    let profiles = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &files.sources,
+        settings.profile.clone().map(Cow::Owned),
+    )
+    .await
+    .map_err(|cause| CredentialsError::ProfileFiles { cause })?;
+    if let Some(profile) = &settings.profile {
+        ensure_profile_exists(&profiles, profile, &files)?;
+    }
+
+    // Always explicit: left to itself, aws-config panics on a retry setting it cannot parse
+    // (boto's `legacy` mode, say), and would default to 3 attempts.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .profile_files(files.sources.clone())
+        .retry_config(retry_config(&profiles)?);
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if settings.static_keys.is_some() || settings.profile.is_some() {
+        // Those replace the default chain, which would otherwise be built for nothing.
+        loader = loader.no_credentials();
+    }
+    let base = loader.load().await;
+
+    let base_provider = if let Some(keys) = &settings.static_keys {
+        tracing::debug!(access_key_id = %keys.access_key_id, "credentials from static keys");
+        SharedCredentialsProvider::new(Credentials::new(
+            &keys.access_key_id,
+            &keys.secret_access_key,
+            None,
+            None,
+            "wodle-static-keys",
+        ))
+    } else if let Some(profile) = &settings.profile {
+        tracing::debug!(%profile, "credentials from the named profile");
+        // Not the default chain: it would prefer environment keys to the profile asked for.
+        let provider_config = ProviderConfig::without_region()
+            .with_region(base.region().cloned())
+            .with_behavior_version(Some(BehaviorVersion::latest()));
+        SharedCredentialsProvider::new(
+            ProfileFileCredentialsProvider::builder()
+                .configure(&provider_config)
+                .profile_files(files.sources.clone())
+                .profile_name(profile)
+                .build(),
+        )
+    } else {
+        tracing::debug!("credentials from the SDK's default chain");
+        base.credentials_provider()
+            .ok_or(CredentialsError::NoCredentials)?
+    };
+    let base_credentials =
+        base_provider
+            .provide_credentials()
+            .await
+            .map_err(|cause| match cause {
+                ProviderError::CredentialsNotLoaded(_) => CredentialsError::NoCredentials,
+                cause => CredentialsError::CredentialsProvider { cause },
+            })?;
+    let base = with_credentials(base, base_credentials, base_provider);
+
+    let Some(role) = &settings.role else {
+        return Ok(base);
+    };
+    tracing::debug!(role_arn = %role.arn, session_name = %role.session_name, "assuming role");
+    let sts_config = match &settings.sts_endpoint {
+        Some(endpoint) => base.to_builder().endpoint_url(endpoint.as_str()).build(),
+        None => base.clone(),
+    };
+    let mut role_builder = AssumeRoleProvider::builder(&role.arn)
+        .session_name(&role.session_name)
+        .configure(&sts_config);
+    if let Some(duration) = role.duration {
+        role_builder = role_builder.session_length(duration);
+    }
+    if let Some(external_id) = &role.external_id {
+        role_builder = role_builder.external_id(external_id);
+    }
+    let role_provider = SharedCredentialsProvider::new(role_builder.build().await);
+    let role_credentials = role_provider.provide_credentials().await.map_err(|cause| {
+        CredentialsError::AssumeRole {
+            role_arn: role.arn.clone(),
+            cause,
+        }
+    })?;
+    Ok(with_credentials(base, role_credentials, role_provider))
+}
+
+/// The profile files as the SDK should read them, and where the config file is.
+struct ProfileFiles {
+    sources: EnvConfigFiles,
+    config_path: Option<PathBuf>,
+}
+
+impl ProfileFiles {
+    fn new(paths: Option<&ProfileFilePaths>) -> ProfileFiles {
+        let Some(paths) = paths else {
+            return ProfileFiles {
+                sources: EnvConfigFiles::default(),
+                config_path: default_config_path(),
+            };
+        };
+        // The SDK fails on an explicit path that does not exist, unlike on a missing default
+        // file; a missing file must mean "no such file" here too.
+        let mut builder = EnvConfigFiles::builder();
+        let mut any = false;
+        for (kind, path) in [
+            (EnvConfigFileKind::Config, &paths.config),
+            (EnvConfigFileKind::Credentials, &paths.credentials),
+        ] {
+            if path.is_file() {
+                builder = builder.with_file(kind, path);
+                any = true;
+            }
+        }
+        if !any {
+            builder = builder.with_contents(EnvConfigFileKind::Config, "");
+        }
+        ProfileFiles {
+            sources: builder.build(),
+            config_path: Some(paths.config.clone()),
+        }
+    }
+}
+
+/// Where the SDK looks for the config file by default.
+fn default_config_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("AWS_CONFIG_FILE") {
+        let path = PathBuf::from(path);
+        return Some(match path.strip_prefix("~") {
+            Ok(rest) => std::env::home_dir()?.join(rest),
+            Err(_) => path,
+        });
+    }
+    Some(std::env::home_dir()?.join(".aws").join("config"))
+}
+
+fn ensure_profile_exists(
+    profiles: &ProfileSet,
+    profile: &str,
+    files: &ProfileFiles,
+) -> Result<(), CredentialsError> {
+    if profiles.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    match &files.config_path {
+        Some(config_file) if config_file.is_file() => {
+            Err(CredentialsError::ProfileNotInConfigFile {
+                profile: profile.to_owned(),
+                config_file: config_file.clone(),
+            })
+        }
+        _ => Err(CredentialsError::ProfileNotFound {
+            profile: profile.to_owned(),
+        }),
+    }
+}
+
+fn retry_config(profiles: &ProfileSet) -> Result<RetryConfig, CredentialsError> {
+    let mut retry = RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS);
+    if let Some((value, origin)) = setting(profiles, "AWS_MAX_ATTEMPTS", "max_attempts") {
+        let attempts = value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|attempts| *attempts > 0)
+            .ok_or_else(|| CredentialsError::InvalidRetrySetting {
+                setting: "max_attempts",
+                value: value.clone(),
+                origin: origin.clone(),
+                reason: "expected a whole number of at least 1".to_owned(),
+            })?;
+        retry = retry.with_max_attempts(attempts);
+    }
+    if let Some((value, origin)) = setting(profiles, "AWS_RETRY_MODE", "retry_mode") {
+        let mode = match value.trim().to_ascii_lowercase().as_str() {
+            "standard" | "legacy" => RetryMode::Standard,
+            "adaptive" => RetryMode::Adaptive,
+            _ => {
+                return Err(CredentialsError::InvalidRetrySetting {
+                    setting: "retry_mode",
+                    value,
+                    origin,
+                    reason: "expected standard, adaptive or legacy".to_owned(),
+                });
+            }
+        };
+        retry = retry.with_retry_mode(mode);
+    }
+    Ok(retry)
+}
+
+/// A setting's value and where it came from: the environment first, then the selected profile.
+fn setting(profiles: &ProfileSet, env_var: &str, profile_key: &str) -> Option<(String, String)> {
+    if let Ok(value) = std::env::var(env_var) {
+        return Some((value, format!("environment variable {env_var}")));
+    }
+    profiles.get(profile_key).map(|value| {
+        (
+            value.to_owned(),
+            format!("`{profile_key}` of profile {}", profiles.selected_profile()),
+        )
+    })
+}
+
+/// Installs `provider` in `config`, handing out `fetched` on the first request so the check in
+/// [`load_sdk_config`] costs no extra fetch.
+fn with_credentials(
+    config: SdkConfig,
+    fetched: Credentials,
+    provider: SharedCredentialsProvider,
+) -> SdkConfig {
+    config
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(Prefetched {
+            first: Mutex::new(Some(fetched)),
+            source: provider,
+        }))
+        .build()
+}
+
+#[derive(Debug)]
+struct Prefetched {
+    first: Mutex<Option<Credentials>>,
+    source: SharedCredentialsProvider,
+}
+
+impl ProvideCredentials for Prefetched {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self
+            .first
+            .lock()
+            .ok()
+            .and_then(|mut first| first.take())
+            .filter(|credentials| {
+                credentials
+                    .expiry()
+                    .is_none_or(|expiry| expiry > SystemTime::now() + EXPIRY_MARGIN)
+            });
+        match first {
+            Some(credentials) => future::ProvideCredentials::ready(Ok(credentials)),
+            None => self.source.provide_credentials(),
+        }
+    }
+}
