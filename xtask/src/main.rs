@@ -19,9 +19,10 @@ Commands:
   test [ARGS...]  Set up what the tests need, then run them all.
                   Installs moto (the AWS emulator, pinned in tests/requirements-moto.txt)
                   into target/moto-venv if missing, exports WODLE_AWS_MOTO_SERVER, runs
-                  `cargo nextest run --workspace --all-targets` (or `cargo test` when
-                  cargo-nextest is not installed), then the doc tests. ARGS go to the
-                  first run; `-p NAME` narrows both runs to those packages.
+                  `cargo nextest run --workspace --all-targets --no-fail-fast` (or
+                  `cargo test` when cargo-nextest is not installed), then the doc
+                  tests. ARGS go to the first run; `-p NAME` narrows both runs to
+                  those packages.
   demo            Run the main job. For now the binary only validates configuration, so
                   this builds it and runs
                   `wodle-aws check-config config/ossec-aws-cloudwatch.conf`; it grows
@@ -100,7 +101,8 @@ fn test(extra: &[OsString]) -> ExitCode {
     if !picked_packages {
         suite.arg("--workspace");
     }
-    suite.arg("--all-targets").args(extra);
+    // The whole picture beats stopping at the first failure, in CI above all.
+    suite.args(["--all-targets", "--no-fail-fast"]).args(extra);
     let status = run(suite.env(moto_venv::MOTO_SERVER_ENV, &moto_server));
     if status != ExitCode::SUCCESS {
         return status;
