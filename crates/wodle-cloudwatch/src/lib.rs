@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn demo(client: aws_sdk_cloudwatchlogs::Client) -> Result<(), wodle_cloudwatch::PullError> {
 //! use wodle_cloudwatch::{StreamPosition, StreamReader};
-//! let mut reader = StreamReader::new(client, "apache-access", "i-0abc", StreamPosition::FromTime(0));
+//! let mut reader = StreamReader::new(client, "apache-access", "i-0abc", StreamPosition::from_head());
 //! while let Some(page) = reader.next_page().await? {
 //!     for event in &page.events {
 //!         println!("{} {}", event.timestamp, event.message);
@@ -20,13 +20,44 @@
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
 
-/// Where a read starts: a time (epoch ms, inclusive) or a stored forward token.
-/// A token is used alone: on moto it is an index into the time-filtered result,
-/// so sending it with a new start time would skip events.
+/// Where a read starts: a time filter (epoch ms, inclusive) and, to resume, a
+/// forward token obtained under that same filter.
+///
+/// A token is always sent with the time filter of the read that produced it,
+/// never with a new one: that is what the SDK's paginators do (the same request
+/// plus the token), and on moto the token is an index into the time-filtered
+/// result, so a token sent with another filter, or alone, would skip or repeat
+/// events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamPosition {
-    FromTime(i64),
-    FromToken(String),
+pub struct StreamPosition {
+    pub start_time: Option<i64>,
+    pub forward_token: Option<String>,
+}
+
+impl StreamPosition {
+    /// A new read of everything from `start_time` on.
+    pub fn from_time(start_time: i64) -> StreamPosition {
+        StreamPosition {
+            start_time: Some(start_time),
+            forward_token: None,
+        }
+    }
+
+    /// A new read of the whole stream.
+    pub fn from_head() -> StreamPosition {
+        StreamPosition {
+            start_time: None,
+            forward_token: None,
+        }
+    }
+
+    /// Continues a read: `start_time` must be the filter the token was obtained with.
+    pub fn resume(start_time: Option<i64>, forward_token: impl Into<String>) -> StreamPosition {
+        StreamPosition {
+            start_time,
+            forward_token: Some(forward_token.into()),
+        }
+    }
 }
 
 /// One event as GetLogEvents returns it.
@@ -100,7 +131,7 @@ impl StreamReader {
     }
 
     /// Where the next request will start: after the last page returned, this is
-    /// the token a checkpoint stores.
+    /// what a checkpoint stores (the token and the time filter it belongs to).
     pub fn position(&self) -> &StreamPosition {
         &self.position
     }
@@ -116,24 +147,23 @@ impl StreamReader {
                 .log_group_name(&self.group)
                 .log_stream_name(&self.stream)
                 .start_from_head(true);
-            let request = match &requested {
-                StreamPosition::FromTime(start) => request.start_time(*start),
-                StreamPosition::FromToken(token) => request.next_token(token),
-            };
-            let output = request.send().await.map_err(|error| self.api_error(error))?;
+            let request = request
+                .set_start_time(requested.start_time)
+                .set_next_token(requested.forward_token.clone());
+            let output = request
+                .send()
+                .await
+                .map_err(|error| self.api_error(error))?;
             let Some(returned) = output.next_forward_token() else {
                 return Err(PullError::MissingForwardToken {
                     group: self.group.clone(),
                     stream: self.stream.clone(),
                 });
             };
-            let sent = match &requested {
-                StreamPosition::FromToken(token) => Some(token.as_str()),
-                StreamPosition::FromTime(_) => None,
-            };
-            self.finished = is_end_of_stream(sent, returned);
+            self.finished = is_end_of_stream(requested.forward_token.as_deref(), returned);
             let next_forward_token = returned.to_owned();
-            self.position = StreamPosition::FromToken(next_forward_token.clone());
+            self.position =
+                StreamPosition::resume(requested.start_time, next_forward_token.clone());
             let events: Vec<LogEvent> = output
                 .events()
                 .iter()
@@ -194,7 +224,7 @@ mod tests {
     fn the_end_is_the_token_coming_back_unchanged() {
         assert!(is_end_of_stream(Some("f/1"), "f/1"));
         assert!(!is_end_of_stream(Some("f/1"), "f/2"));
-        // The first request of a read sends a time, not a token: never the end.
+        // The first request of a read sends no token: never the end.
         assert!(!is_end_of_stream(None, "f/1"));
     }
 }

@@ -52,7 +52,10 @@ pub fn regions_to_collect(
     match profile_region.filter(|region| !region.is_empty()) {
         Some(region) => RegionChoice::ProfileRegion(region.to_owned()),
         None => RegionChoice::AllCommercial(
-            all_commercial.iter().map(|region| (*region).to_owned()).collect(),
+            all_commercial
+                .iter()
+                .map(|region| (*region).to_owned())
+                .collect(),
         ),
     }
 }
@@ -72,7 +75,9 @@ pub struct LogStreamInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
     /// The group does not exist in this region (or the credentials may not see it).
-    #[error("The specified \"{group}\" log group does not exist or insufficient privileges to access it.")]
+    #[error(
+        "The specified \"{group}\" log group does not exist or insufficient privileges to access it."
+    )]
     LogGroupNotFound { group: String },
     /// Any other failure of DescribeLogStreams, with AWS's code and message.
     #[error("The \"get_log_streams\" request failed: {code}: {message}")]
@@ -110,7 +115,10 @@ pub async fn list_log_streams(
             })
         }));
     }
-    tracing::debug!("+++ Found {} log streams in the \"{group}\" group", streams.len());
+    tracing::debug!(
+        "+++ Found {} log streams in the \"{group}\" group",
+        streams.len()
+    );
     Ok(streams)
 }
 
@@ -153,7 +161,10 @@ mod tests {
     #[test]
     fn configured_regions_win() {
         let choice = regions_to_collect(&["ap-south-1".to_owned()], Some("us-west-2"), ALL);
-        assert_eq!(choice, RegionChoice::Configured(vec!["ap-south-1".to_owned()]));
+        assert_eq!(
+            choice,
+            RegionChoice::Configured(vec!["ap-south-1".to_owned()])
+        );
         assert_eq!(choice.regions(), ["ap-south-1"]);
     }
 
@@ -167,7 +178,10 @@ mod tests {
     fn else_every_commercial_region() {
         for profile_region in [None, Some("")] {
             let choice = regions_to_collect(&[], profile_region, ALL);
-            assert_eq!(choice, RegionChoice::AllCommercial(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()]));
+            assert_eq!(
+                choice,
+                RegionChoice::AllCommercial(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()])
+            );
         }
     }
 }
