@@ -45,7 +45,11 @@ fn no_mode_is_a_usage_error() {
 fn an_unknown_flag_is_a_usage_error() {
     let output = wodle_aws(&["--service", "cloudwatchlogs", "--no-such-flag"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("--no-such-flag"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--no-such-flag"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -111,7 +115,14 @@ fn without_debug_only_the_error_is_printed() {
 
 #[test]
 fn an_invalid_region_exits_22_naming_it() {
-    let output = wodle_aws(&["-sr", "cloudwatchlogs", "-g", "g", "-r", "us-east-1,moon-base-1"]);
+    let output = wodle_aws(&[
+        "-sr",
+        "cloudwatchlogs",
+        "-g",
+        "g",
+        "-r",
+        "us-east-1,moon-base-1",
+    ]);
     assert_eq!(output.status.code(), Some(22));
     let err = stderr(&output);
     assert!(err.starts_with("ERROR: "), "{err}");
@@ -124,7 +135,10 @@ fn invalid_values_are_usage_errors_naming_the_flag() {
         (&["-s", "2026-13-31"], "--only_logs_after"),
         (&["-c", "1234"], "--aws_account_id"),
         (&["-i", "not-an-arn"], "--iam_role_arn"),
-        (&["-i", "arn:aws:iam::123456789012:role/r", "-rd", "60"], "--iam_role_duration"),
+        (
+            &["-i", "arn:aws:iam::123456789012:role/r", "-rd", "60"],
+            "--iam_role_duration",
+        ),
         (&["-rd", "900"], "--iam_role_arn"),
         (&["-dr", "(?=x)"], "--discard-regex"),
         (&["-df", "data.source"], "--discard-regex"),
@@ -176,7 +190,10 @@ fn static_keys_on_the_command_line_warn_and_the_secret_never_shows() {
         "3",
     ]);
     let all = format!("{}{}", stdout(&output), stderr(&output));
-    assert!(all.contains("WARNING: Deprecated flags --access_key"), "{all}");
+    assert!(
+        all.contains("WARNING: Deprecated flags --access_key"),
+        "{all}"
+    );
     assert!(all.contains("AKIAEXAMPLEKEY"), "{all}");
     assert!(!all.contains("wJalrXUtnFEMI-super-secret"), "{all}");
 }

@@ -315,8 +315,19 @@ mod tests {
     fn multi_letter_short_flags_become_long_flags() {
         assert_eq!(
             rewrite(&[
-                "aws-s3", "-sr", "cloudwatchlogs", "-rd", "900", "-df", "data.source", "-dr",
-                "^x", "-st", "sts.local", "-se", "logs.local"
+                "aws-s3",
+                "-sr",
+                "cloudwatchlogs",
+                "-rd",
+                "900",
+                "-df",
+                "data.source",
+                "-dr",
+                "^x",
+                "-st",
+                "sts.local",
+                "-se",
+                "logs.local"
             ]),
             [
                 "aws-s3",
@@ -340,15 +351,35 @@ mod tests {
     fn inline_values_are_kept() {
         assert_eq!(
             rewrite(&["aws-s3", "-sr=cloudwatchlogs", "-st=https://sts.local"]),
-            ["aws-s3", "--service=cloudwatchlogs", "--sts_endpoint=https://sts.local"]
+            [
+                "aws-s3",
+                "--service=cloudwatchlogs",
+                "--sts_endpoint=https://sts.local"
+            ]
         );
     }
 
     #[test]
     fn values_that_look_like_flags_are_not_rewritten() {
         assert_eq!(
-            rewrite(&["aws-s3", "--discard-regex", "-st", "-dr", "-se", "-p", "-sr"]),
-            ["aws-s3", "--discard-regex", "-st", "--discard-regex", "-se", "-p", "-sr"]
+            rewrite(&[
+                "aws-s3",
+                "--discard-regex",
+                "-st",
+                "-dr",
+                "-se",
+                "-p",
+                "-sr"
+            ]),
+            [
+                "aws-s3",
+                "--discard-regex",
+                "-st",
+                "--discard-regex",
+                "-se",
+                "-p",
+                "-sr"
+            ]
         );
     }
 
@@ -360,8 +391,28 @@ mod tests {
     #[test]
     fn single_letter_short_flags_pass_through() {
         assert_eq!(
-            rewrite(&["aws-s3", "-p", "default", "-r", "us-east-1", "-d", "2", "-P", "-o"]),
-            ["aws-s3", "-p", "default", "-r", "us-east-1", "-d", "2", "-P", "-o"]
+            rewrite(&[
+                "aws-s3",
+                "-p",
+                "default",
+                "-r",
+                "us-east-1",
+                "-d",
+                "2",
+                "-P",
+                "-o"
+            ]),
+            [
+                "aws-s3",
+                "-p",
+                "default",
+                "-r",
+                "us-east-1",
+                "-d",
+                "2",
+                "-P",
+                "-o"
+            ]
         );
     }
 
@@ -437,7 +488,13 @@ mod tests {
     #[test]
     fn one_shot_flags_conflict_with_subcommands() {
         for args in [
-            &["wodle-aws", "--service", "cloudwatchlogs", "check-config", "f"][..],
+            &[
+                "wodle-aws",
+                "--service",
+                "cloudwatchlogs",
+                "check-config",
+                "f",
+            ][..],
             &["wodle-aws", "-g", "group", "run", "--config", "f"][..],
         ] {
             let error = Cli::try_parse_args(args.iter().map(OsString::from).collect()).unwrap_err();

@@ -2,7 +2,6 @@
 //! and what debug lines show. Never a secret.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use wodle_config::{AwsS3Wodle, CloudWatchLogsService, Interval, LoadedConfig, Schedule};
 
@@ -22,7 +21,11 @@ pub fn describe_config(config: &LoadedConfig, paths: &WazuhPaths) -> String {
 }
 
 fn describe_wodle(out: &mut String, wodle: &AwsS3Wodle) {
-    let state = if wodle.disabled { "disabled" } else { "enabled" };
+    let state = if wodle.disabled {
+        "disabled"
+    } else {
+        "enabled"
+    };
     let _ = writeln!(
         out,
         "aws-s3 wodle (line {}): {state}, {}, run on start: {}, skip on error: {}",
@@ -78,7 +81,9 @@ pub fn describe_service(service: &CloudWatchLogsService) -> String {
             keys.access_key_id
         ),
         (None, Some(profile)) => format!("profile '{profile}'"),
-        (None, None) => "the SDK's default chain (environment, SSO, container, instance)".to_owned(),
+        (None, None) => {
+            "the SDK's default chain (environment, SSO, container, instance)".to_owned()
+        }
     };
     let _ = writeln!(out, "    credentials: {credentials}");
     if let Some(arn) = &service.iam_role_arn {
@@ -86,10 +91,7 @@ pub fn describe_service(service: &CloudWatchLogsService) -> String {
             .iam_role_duration
             .map(|seconds| format!("{seconds} s"))
             .unwrap_or_else(|| "the role's default duration".to_owned());
-        let _ = writeln!(
-            out,
-            "    role: {arn} (session WazuhLogParsing, {duration})"
-        );
+        let _ = writeln!(out, "    role: {arn} (session WazuhLogParsing, {duration})");
     }
     let start = match service.only_logs_after {
         Some(date) => format!("{date} 00:00 UTC"),
@@ -97,7 +99,11 @@ pub fn describe_service(service: &CloudWatchLogsService) -> String {
     };
     let _ = writeln!(out, "    events from: {start}");
     if !service.aws_account_ids.is_empty() {
-        let _ = writeln!(out, "    account ids: {}", service.aws_account_ids.join(", "));
+        let _ = writeln!(
+            out,
+            "    account ids: {}",
+            service.aws_account_ids.join(", ")
+        );
     }
     if let Some(alias) = &service.aws_account_alias {
         let _ = writeln!(out, "    account alias: {alias}");
@@ -132,55 +138,26 @@ pub fn describe_service(service: &CloudWatchLogsService) -> String {
         yes_no(service.remove_log_streams)
     );
     if let Some(lag) = service.extensions.idle_stream_lag {
-        let _ = writeln!(out, "    idle stream lag: {}", human_duration(lag));
+        // Shown in the tag's own syntax, which is the interval's.
+        let _ = writeln!(out, "    idle stream lag: {}", Interval::Every(lag));
     }
     out
 }
 
 fn describe_schedule(schedule: &Schedule) -> String {
-    let mut text = match schedule.interval {
-        Interval::Every(duration) => format!("every {}", human_duration(duration)),
-        Interval::Months(months) => format!("every {months}M"),
-    };
+    let mut text = format!("every {}", schedule.interval);
     if let Some(day) = schedule.day_of_month {
         let _ = write!(text, " on day {day}");
     }
     if let Some(weekday) = schedule.weekday {
-        let _ = write!(text, " on {weekday:?}");
+        let _ = write!(text, " on {}", weekday.as_str());
     }
     if let Some(time) = schedule.time_of_day {
-        let _ = write!(text, " at {:02}:{:02}", time.hour, time.minute);
+        let _ = write!(text, " at {time}");
     }
     text
 }
 
-/// A duration in the largest of ossec.conf's units that divides it exactly.
-pub fn human_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    const UNITS: &[(u64, &str)] = &[(604_800, "w"), (86_400, "d"), (3_600, "h"), (60, "m")];
-    for (size, unit) in UNITS {
-        if seconds > 0 && seconds % size == 0 {
-            return format!("{}{unit}", seconds / size);
-        }
-    }
-    format!("{seconds}s")
-}
-
 fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_use_the_largest_exact_unit() {
-        assert_eq!(human_duration(Duration::from_secs(300)), "5m");
-        assert_eq!(human_duration(Duration::from_secs(90)), "90s");
-        assert_eq!(human_duration(Duration::from_secs(7_200)), "2h");
-        assert_eq!(human_duration(Duration::from_secs(86_400)), "1d");
-        assert_eq!(human_duration(Duration::from_secs(1_209_600)), "2w");
-        assert_eq!(human_duration(Duration::from_secs(0)), "0s");
-    }
 }

@@ -61,7 +61,8 @@ fn is_ours(target: &str) -> bool {
 /// Installs the global subscriber. `RUST_LOG`, when set, replaces the level
 /// filter (a developer's tool; administrators use `--debug`).
 pub fn init(verbosity: Verbosity, format: LogFormat) {
-    let env_filter = std::env::var_os("RUST_LOG").and_then(|_| EnvFilter::try_from_default_env().ok());
+    let env_filter =
+        std::env::var_os("RUST_LOG").and_then(|_| EnvFilter::try_from_default_env().ok());
     let layer = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
@@ -139,8 +140,14 @@ mod tests {
             Verbosity::from_debug_level(3, false).dependencies,
             LevelFilter::DEBUG
         );
-        assert_eq!(Verbosity::from_debug_level(1, false).ours, LevelFilter::DEBUG);
-        assert_eq!(Verbosity::from_debug_level(2, false).ours, LevelFilter::TRACE);
+        assert_eq!(
+            Verbosity::from_debug_level(1, false).ours,
+            LevelFilter::DEBUG
+        );
+        assert_eq!(
+            Verbosity::from_debug_level(2, false).ours,
+            LevelFilter::TRACE
+        );
     }
 
     #[test]

@@ -66,7 +66,9 @@ pub fn service_from_args(
     let invalid = |flag: &'static str| move |source| OneShotError::InvalidValue { flag, source };
 
     let log_groups = match args.aws_log_groups.as_deref() {
-        Some(groups) => wodle_config::parse_log_groups(groups).map_err(invalid("--aws_log_groups"))?,
+        Some(groups) => {
+            wodle_config::parse_log_groups(groups).map_err(invalid("--aws_log_groups"))?
+        }
         None => Vec::new(),
     };
     if log_groups.is_empty() {
@@ -155,21 +157,28 @@ pub fn service_from_args(
         (None, None) => None,
         _ => {
             return Err(OneShotError::Usage(
-                "--access_key (-a) and --secret_key (-k) go together: give both or neither".to_owned(),
+                "--access_key (-a) and --secret_key (-k) go together: give both or neither"
+                    .to_owned(),
             ));
         }
     };
 
     let service = CloudWatchLogsService {
         line: 0,
-        aws_profile: args.aws_profile.clone().filter(|profile| !profile.is_empty()),
+        aws_profile: args
+            .aws_profile
+            .clone()
+            .filter(|profile| !profile.is_empty()),
         log_groups,
         regions,
         only_logs_after,
         iam_role_arn,
         iam_role_duration,
         aws_account_ids,
-        aws_account_alias: args.aws_account_alias.clone().filter(|alias| !alias.is_empty()),
+        aws_account_alias: args
+            .aws_account_alias
+            .clone()
+            .filter(|alias| !alias.is_empty()),
         remove_log_streams: args.remove_log_streams,
         discard,
         sts_endpoint,
@@ -224,7 +233,11 @@ mod tests {
         assert_eq!(&service.log_groups[..2], ["b", "a"]);
         assert!(service.log_groups.iter().all(|group| !group.is_empty()));
         assert_eq!(
-            service.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            service
+                .regions
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>(),
             ["eu-west-1", "us-east-1"]
         );
         assert_eq!(service.iam_role_duration, Some(900));
@@ -253,21 +266,34 @@ mod tests {
 
     #[test]
     fn a_bad_region_is_told_apart() {
-        let error =
-            service_from_args(&args(&["-sr", "cloudwatchlogs", "-g", "g", "-r", "mars-north-1"]))
-                .unwrap_err();
+        let error = service_from_args(&args(&[
+            "-sr",
+            "cloudwatchlogs",
+            "-g",
+            "g",
+            "-r",
+            "mars-north-1",
+        ]))
+        .unwrap_err();
         assert!(error.is_invalid_region());
         assert!(error.to_string().contains("mars-north-1"), "{error}");
-        let error = service_from_args(&args(&["-sr", "cloudwatchlogs", "-g", "g", "-s", "2026-13-01"]))
-            .unwrap_err();
+        let error = service_from_args(&args(&[
+            "-sr",
+            "cloudwatchlogs",
+            "-g",
+            "g",
+            "-s",
+            "2026-13-01",
+        ]))
+        .unwrap_err();
         assert!(!error.is_invalid_region());
         assert!(error.to_string().contains("--only_logs_after"), "{error}");
     }
 
     #[test]
     fn role_duration_needs_a_role() {
-        let error =
-            service_from_args(&args(&["-sr", "cloudwatchlogs", "-g", "g", "-rd", "900"])).unwrap_err();
+        let error = service_from_args(&args(&["-sr", "cloudwatchlogs", "-g", "g", "-rd", "900"]))
+            .unwrap_err();
         assert!(error.to_string().contains("--iam_role_arn"), "{error}");
     }
 

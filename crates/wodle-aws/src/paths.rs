@@ -76,15 +76,23 @@ mod tests {
 
     #[test]
     fn home_is_derived_from_an_installed_executable() {
-        let paths =
-            WazuhPaths::resolve(None, Some(Path::new("/srv/wazuh/wodles/aws/aws-s3")), None, None);
+        let paths = WazuhPaths::resolve(
+            None,
+            Some(Path::new("/srv/wazuh/wodles/aws/aws-s3")),
+            None,
+            None,
+        );
         assert_eq!(paths.wazuh_home, PathBuf::from("/srv/wazuh"));
     }
 
     #[test]
     fn elsewhere_the_default_home_is_used() {
-        let paths =
-            WazuhPaths::resolve(None, Some(Path::new("/usr/local/bin/wodle-aws")), None, None);
+        let paths = WazuhPaths::resolve(
+            None,
+            Some(Path::new("/usr/local/bin/wodle-aws")),
+            None,
+            None,
+        );
         assert_eq!(paths.wazuh_home, PathBuf::from(DEFAULT_WAZUH_HOME));
         let paths = WazuhPaths::resolve(None, None, None, None);
         assert_eq!(paths.wazuh_home, PathBuf::from(DEFAULT_WAZUH_HOME));
