@@ -255,3 +255,31 @@ fn run_validates_then_says_collection_is_not_there_yet() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("/nonexistent/ossec.conf"));
 }
+
+#[test]
+fn installed_in_place_of_the_reference_the_home_is_derived_from_the_path() {
+    let home = tempfile::tempdir().expect("a temp dir");
+    let installed = home.path().join("wodles/aws/aws-s3");
+    std::fs::create_dir_all(installed.parent().expect("a parent")).expect("create wodles/aws");
+    std::fs::copy(env!("CARGO_BIN_EXE_wodle-aws"), &installed).expect("install the binary");
+    let output = Command::new(&installed)
+        .arg("check-config")
+        .arg(workspace().join("config/ossec-aws-cloudwatch.conf"))
+        .env_remove("WAZUH_HOME")
+        .output()
+        .expect("the installed binary runs");
+    let out = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let home = home.path().display();
+    assert!(out.contains(&format!("Wazuh home: {home}\n")), "{out}");
+    assert!(
+        out.contains(&format!("Events go to: {home}/queue/sockets/queue\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Checkpoints in: {home}/wodles/aws/aws_services.db\n"
+        )),
+        "{out}"
+    );
+}

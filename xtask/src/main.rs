@@ -108,9 +108,40 @@ fn test(extra: &[OsString]) -> ExitCode {
         return status;
     }
 
+    // The binary package has no library, and `cargo test --doc` refuses a
+    // selection without one.
+    let selection = without_package(&selection, BINARY_PACKAGE);
+    if picked_packages && selection.is_empty() {
+        eprintln!("xtask: no library among the picked packages: no doc tests to run");
+        return ExitCode::SUCCESS;
+    }
     let mut doc = cargo();
     doc.arg("test").args(&selection).arg("--doc");
     run(doc.env(moto_venv::MOTO_SERVER_ENV, &moto_server))
+}
+
+/// The root package: the deployable binary, with no library target.
+const BINARY_PACKAGE: &str = "wodle-aws";
+
+/// `selection` (pairs of `-p NAME`, or `--package=NAME`, or `--workspace`) less `package`.
+fn without_package(selection: &[OsString], package: &str) -> Vec<OsString> {
+    let mut kept = Vec::new();
+    let mut args = selection.iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("-p" | "--package") => {
+                if let Some(name) = args.next()
+                    && name != package
+                {
+                    kept.push(arg.clone());
+                    kept.push(name.clone());
+                }
+            }
+            Some(inline) if inline == format!("--package={package}") => {}
+            _ => kept.push(arg.clone()),
+        }
+    }
+    kept
 }
 
 /// The `-p NAME` / `--package NAME` / `--package=NAME` arguments among `args`.
@@ -176,6 +207,25 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_binary_package_is_left_out_of_doc_tests() {
+        let selection: Vec<OsString> = [
+            "-p",
+            "wodle-aws",
+            "-p",
+            "wodle-config",
+            "--package=wodle-aws",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        assert_eq!(
+            without_package(&selection, "wodle-aws"),
+            ["-p", "wodle-config"].map(OsString::from).to_vec()
+        );
+        let workspace = vec![OsString::from("--workspace")];
+        assert_eq!(without_package(&workspace, "wodle-aws"), workspace);
     }
 
     #[test]
