@@ -2,7 +2,7 @@
 //! from a time or from a stored token, with every event once and in order.
 
 use wodle_cloudwatch::{LogEvent, PullError, StreamPosition, StreamReader};
-use wodle_testkit::{MotoServer, now_millis};
+use wodle_testkit::{CloudWatchSeeder, MotoServer, now_millis};
 
 const REGION: &str = "us-east-1";
 
@@ -16,16 +16,22 @@ async fn read_all(reader: &mut StreamReader) -> (Vec<LogEvent>, Vec<usize>) {
     (events, page_sizes)
 }
 
+/// A fresh moto with the group `app` holding one empty stream.
+async fn moto_with_stream(stream: &str) -> (MotoServer, CloudWatchSeeder) {
+    let moto = MotoServer::start();
+    let seeder = moto.seeder(REGION);
+    seeder.create_log_group("app").await;
+    seeder.create_log_stream("app", stream).await;
+    (moto, seeder)
+}
+
 fn messages(events: &[LogEvent]) -> Vec<String> {
     events.iter().map(|event| event.message.clone()).collect()
 }
 
 #[tokio::test]
 async fn a_stream_larger_than_a_page_is_read_to_the_end_in_order() {
-    let moto = MotoServer::start();
-    let seeder = moto.seeder(REGION);
-    seeder.create_log_group("app").await;
-    seeder.create_log_stream("app", "big").await;
+    let (moto, seeder) = moto_with_stream("big").await;
     let start = now_millis() - 3_600_000;
     // 25,000 events: moto's pages hold 10,000, so three pages and then the end.
     let seeded: Vec<(i64, String)> = (0..25_000)
@@ -58,10 +64,7 @@ async fn a_stream_larger_than_a_page_is_read_to_the_end_in_order() {
 
 #[tokio::test]
 async fn reading_from_a_time_skips_what_came_before() {
-    let moto = MotoServer::start();
-    let seeder = moto.seeder(REGION);
-    seeder.create_log_group("app").await;
-    seeder.create_log_stream("app", "s").await;
+    let (moto, seeder) = moto_with_stream("s").await;
     let start = now_millis() - 60_000;
     seeder
         .put_events(
@@ -93,10 +96,7 @@ async fn reading_from_a_time_skips_what_came_before() {
 
 #[tokio::test]
 async fn a_stored_token_resumes_after_what_was_read() {
-    let moto = MotoServer::start();
-    let seeder = moto.seeder(REGION);
-    seeder.create_log_group("app").await;
-    seeder.create_log_stream("app", "s").await;
+    let (moto, seeder) = moto_with_stream("s").await;
     let start = now_millis() - 60_000;
     seeder
         .put_events("app", "s", &[(start, "first"), (start + 1, "second")])
@@ -124,10 +124,7 @@ async fn a_stored_token_resumes_after_what_was_read() {
 
 #[tokio::test]
 async fn an_empty_stream_has_no_pages() {
-    let moto = MotoServer::start();
-    let seeder = moto.seeder(REGION);
-    seeder.create_log_group("app").await;
-    seeder.create_log_stream("app", "empty").await;
+    let (moto, _seeder) = moto_with_stream("empty").await;
     let mut reader = StreamReader::new(
         moto.logs_client(REGION),
         "app",
