@@ -5,8 +5,8 @@
 //! `<WAZUH_HOME>/wodles/aws/aws_services.db`. [`CheckpointStore`] reads and
 //! writes that table exactly as the reference does, so either program can pick
 //! up where the other stopped, and never touches the file's other tables.
-//! What we know beyond the reference's columns ([`StreamState`]) lives in
-//! tables of our own.
+//! What we know beyond the reference's columns (a [`StreamCursor`] per read
+//! and account, each log group's lower bound) lives in tables of our own.
 //!
 //! ```no_run
 //! use std::collections::HashSet;
@@ -46,5 +46,6 @@ pub use error::CheckpointError;
 pub use lock::{LOCK_SUFFIX, lock_path};
 pub use schema::SCHEMA_VERSION;
 pub use store::{
-    CheckpointStore, CheckpointTransaction, StoreOptions, StreamCheckpoint, StreamKey, StreamState,
+    CheckpointStore, CheckpointTransaction, Segment, StoreOptions, StreamCheckpoint, StreamCursor,
+    StreamKey,
 };

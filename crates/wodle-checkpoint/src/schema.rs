@@ -86,6 +86,56 @@ const MIGRATIONS: &[&str] = &[
         token_saved_at      integer,
         last_ingestion_time integer,
         PRIMARY KEY (aws_region, aws_log_group, aws_log_stream, aws_account_id))",
+    // 2: the read cursor replaces migration 1's summary, and each log group's
+    // lower bound is remembered.
+    //
+    // wodle_aws_cursor: where a read of a stream is, precisely enough that a
+    // killed process re-sends at most the events delivered since the last
+    // commit. One row per (stream, account, segment): 'forward' is the open
+    // ended read that follows the stream; 'backfill' reads the bounded window
+    // [window_start, window_end) that a lowered only_logs_after uncovered.
+    // - window_start / window_end: the startTime / endTime every request of
+    //   this read sends (a token is only valid with the filter it came from);
+    // - page_token: the token that fetched the page being consumed (NULL:
+    //   the read's first page), page_consumed: how many of its events were
+    //   delivered or discarded, so a restart fetches it again and skips them;
+    // - token_saved_at (our clock, ms): AWS tokens expire after 24 h;
+    // - last_timestamp / last_timestamp_count: the last event handled and how
+    //   many handled events share its millisecond, to resume by time without
+    //   losing or repeating events of that millisecond;
+    // - max_ingestion_time: the highest ingestion time read, and read_at:
+    //   AWS's clock at our last complete read; the idle check compares the
+    //   stream's lastIngestionTime with those, never with our clock;
+    // - reference_token: cloudwatch_logs.next_token as we last wrote it; when
+    //   it differs, the reference ran in between and this cursor is stale.
+    //
+    // wodle_aws_log_group: the lower bound fixed when a group is first read
+    // (only_logs_after, else that day's 00:00 UTC), so a stream that appears
+    // later is read from there, not from the day it was first seen.
+    "DROP TABLE wodle_aws_stream_state;
+     CREATE TABLE wodle_aws_cursor (
+        aws_region           text NOT NULL,
+        aws_log_group        text NOT NULL,
+        aws_log_stream       text NOT NULL,
+        aws_account_id       text NOT NULL,
+        segment              text NOT NULL,
+        window_start         integer NOT NULL,
+        window_end           integer,
+        page_token           text,
+        page_consumed        integer NOT NULL,
+        token_saved_at       integer,
+        last_timestamp       integer,
+        last_timestamp_count integer NOT NULL,
+        max_ingestion_time   integer,
+        read_at              integer,
+        reference_token      text,
+        PRIMARY KEY (aws_region, aws_log_group, aws_log_stream, aws_account_id, segment));
+     CREATE TABLE wodle_aws_log_group (
+        aws_region     text NOT NULL,
+        aws_log_group  text NOT NULL,
+        aws_account_id text NOT NULL,
+        lower_bound    integer NOT NULL,
+        PRIMARY KEY (aws_region, aws_log_group, aws_account_id))",
 ];
 
 /// The schema version this build writes.

@@ -46,26 +46,90 @@ pub struct StreamCheckpoint {
     pub end_time: Option<i64>,
 }
 
-/// What wodle-aws knows about a stream beyond the reference's row, per AWS
-/// account. Times are epoch milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StreamState {
-    /// The token the other fields were recorded with. When the stream's
-    /// [`StreamCheckpoint::next_token`] differs, something else (the
-    /// reference, run in between) moved the checkpoint: see
-    /// [`StreamState::describes`].
-    pub next_token: Option<String>,
-    /// When `next_token` was obtained; AWS tokens expire after 24 hours.
-    pub token_saved_at: Option<i64>,
-    /// The highest ingestion time among the events read.
-    pub last_ingestion_time: Option<i64>,
+/// Which read of a stream a [`StreamCursor`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// The open-ended read that follows the stream as it grows.
+    Forward,
+    /// A bounded read of `[window_start, window_end)`: the part a lowered
+    /// `only_logs_after` uncovered before what was already read.
+    Backfill,
 }
 
-impl StreamState {
-    /// Whether this state was recorded with the checkpoint's current token,
-    /// i.e. whether it still describes that checkpoint.
+impl Segment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Segment::Forward => "forward",
+            Segment::Backfill => "backfill",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Segment> {
+        match text {
+            "forward" => Some(Segment::Forward),
+            "backfill" => Some(Segment::Backfill),
+            _ => None,
+        }
+    }
+}
+
+/// Where one read of a stream is, per AWS account, precisely enough to resume
+/// it after a kill without losing or repeating events. Times are epoch ms.
+///
+/// The reference's row ([`StreamCheckpoint`]) says only "read up to here";
+/// this says which request fetched the page being delivered and how much of
+/// it was delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCursor {
+    pub segment: Segment,
+    /// The `startTime` every request of this read sends.
+    pub window_start: i64,
+    /// The exclusive upper edge of a backfill; `None` for the forward read.
+    pub window_end: Option<i64>,
+    /// The token that fetched the page being consumed; `None` for the first
+    /// page of the read.
+    pub page_token: Option<String>,
+    /// How many events of that page were delivered or discarded.
+    pub page_consumed: u64,
+    /// Our clock when `page_token` was obtained: AWS tokens expire after 24 h.
+    pub token_saved_at: Option<i64>,
+    /// The timestamp of the last event handled.
+    pub last_timestamp: Option<i64>,
+    /// How many handled events share `last_timestamp`: resuming by time at
+    /// `last_timestamp` skips exactly that many.
+    pub last_timestamp_count: u64,
+    /// The highest ingestion time among the events read.
+    pub max_ingestion_time: Option<i64>,
+    /// AWS's clock at the end of our last complete read of the stream.
+    pub read_at: Option<i64>,
+    /// `cloudwatch_logs.next_token` as we last wrote it. When the row holds
+    /// something else, the reference ran in between and this cursor is stale.
+    pub reference_token: Option<String>,
+}
+
+impl StreamCursor {
+    /// A read starting at `window_start` (and, for a backfill, ending before
+    /// `window_end`), nothing consumed yet.
+    pub fn new(segment: Segment, window_start: i64, window_end: Option<i64>) -> StreamCursor {
+        StreamCursor {
+            segment,
+            window_start,
+            window_end,
+            page_token: None,
+            page_consumed: 0,
+            token_saved_at: None,
+            last_timestamp: None,
+            last_timestamp_count: 0,
+            max_ingestion_time: None,
+            read_at: None,
+            reference_token: None,
+        }
+    }
+
+    /// Whether this cursor was written together with `checkpoint`, i.e. the
+    /// reference has not moved the stream on since.
     pub fn describes(&self, checkpoint: &StreamCheckpoint) -> bool {
-        self.next_token == checkpoint.next_token
+        self.reference_token == checkpoint.next_token
     }
 }
 
@@ -252,23 +316,56 @@ impl CheckpointStore {
         Ok(purged)
     }
 
-    /// Our state of the stream for `account_id`, if recorded.
-    pub fn get_state(
+    /// The `segment` cursor of the stream for `account_id`, if recorded.
+    pub fn get_cursor(
         &self,
         account_id: &str,
         key: &StreamKey,
-    ) -> Result<Option<StreamState>, CheckpointError> {
-        self.ops().get_state(account_id, key)
+        segment: Segment,
+    ) -> Result<Option<StreamCursor>, CheckpointError> {
+        self.ops().get_cursor(account_id, key, segment)
     }
 
-    /// Inserts or replaces our state of the stream for `account_id`.
-    pub fn put_state(
+    /// Inserts or replaces a cursor of the stream for `account_id`.
+    pub fn put_cursor(
         &mut self,
         account_id: &str,
         key: &StreamKey,
-        state: &StreamState,
+        cursor: &StreamCursor,
     ) -> Result<(), CheckpointError> {
-        self.ops().put_state(account_id, key, state)
+        self.ops().put_cursor(account_id, key, cursor)
+    }
+
+    /// Forgets one cursor (a finished backfill). Returns whether it existed.
+    pub fn delete_cursor(
+        &mut self,
+        account_id: &str,
+        key: &StreamKey,
+        segment: Segment,
+    ) -> Result<bool, CheckpointError> {
+        self.ops().delete_cursor(account_id, key, segment)
+    }
+
+    /// The lower bound recorded when the group was first read for this account.
+    pub fn get_lower_bound(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Option<i64>, CheckpointError> {
+        self.ops().get_lower_bound(account_id, region, log_group)
+    }
+
+    /// Records the group's lower bound for this account (replacing any).
+    pub fn put_lower_bound(
+        &mut self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+        lower_bound: i64,
+    ) -> Result<(), CheckpointError> {
+        self.ops()
+            .put_lower_bound(account_id, region, log_group, lower_bound)
     }
 
     fn ops(&self) -> Ops<'_> {
@@ -344,23 +441,56 @@ impl CheckpointTransaction<'_> {
             .purge_missing(region, log_group, existing_streams)
     }
 
-    /// See [`CheckpointStore::get_state`].
-    pub fn get_state(
+    /// See [`CheckpointStore::get_cursor`].
+    pub fn get_cursor(
         &self,
         account_id: &str,
         key: &StreamKey,
-    ) -> Result<Option<StreamState>, CheckpointError> {
-        self.ops().get_state(account_id, key)
+        segment: Segment,
+    ) -> Result<Option<StreamCursor>, CheckpointError> {
+        self.ops().get_cursor(account_id, key, segment)
     }
 
-    /// See [`CheckpointStore::put_state`].
-    pub fn put_state(
+    /// See [`CheckpointStore::put_cursor`].
+    pub fn put_cursor(
         &self,
         account_id: &str,
         key: &StreamKey,
-        state: &StreamState,
+        cursor: &StreamCursor,
     ) -> Result<(), CheckpointError> {
-        self.ops().put_state(account_id, key, state)
+        self.ops().put_cursor(account_id, key, cursor)
+    }
+
+    /// See [`CheckpointStore::delete_cursor`].
+    pub fn delete_cursor(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+        segment: Segment,
+    ) -> Result<bool, CheckpointError> {
+        self.ops().delete_cursor(account_id, key, segment)
+    }
+
+    /// See [`CheckpointStore::get_lower_bound`].
+    pub fn get_lower_bound(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Option<i64>, CheckpointError> {
+        self.ops().get_lower_bound(account_id, region, log_group)
+    }
+
+    /// See [`CheckpointStore::put_lower_bound`].
+    pub fn put_lower_bound(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+        lower_bound: i64,
+    ) -> Result<(), CheckpointError> {
+        self.ops()
+            .put_lower_bound(account_id, region, log_group, lower_bound)
     }
 
     fn ops(&self) -> Ops<'_> {
@@ -463,7 +593,7 @@ impl Ops<'_> {
             .map_err(self.sql(operation))?;
         self.connection
             .prepare_cached(
-                "DELETE FROM wodle_aws_stream_state
+                "DELETE FROM wodle_aws_cursor
                  WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3",
             )
             .and_then(|mut statement| statement.execute(params))
@@ -486,7 +616,7 @@ impl Ops<'_> {
                 "SELECT aws_log_stream FROM cloudwatch_logs
                  WHERE aws_region = ?1 AND aws_log_group = ?2
                  UNION
-                 SELECT aws_log_stream FROM wodle_aws_stream_state
+                 SELECT aws_log_stream FROM wodle_aws_cursor
                  WHERE aws_region = ?1 AND aws_log_group = ?2",
             )
             .and_then(|mut statement| {
@@ -504,52 +634,135 @@ impl Ops<'_> {
         Ok(purged)
     }
 
-    fn get_state(
+    fn get_cursor(
         &self,
         account_id: &str,
         key: &StreamKey,
-    ) -> Result<Option<StreamState>, CheckpointError> {
-        let operation = "reading the state of a stream";
+        segment: Segment,
+    ) -> Result<Option<StreamCursor>, CheckpointError> {
+        let operation = "reading the cursor of a stream";
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT next_token, token_saved_at, last_ingestion_time FROM wodle_aws_stream_state
+                "SELECT segment, window_start, window_end, page_token, page_consumed,
+                        token_saved_at, last_timestamp, last_timestamp_count,
+                        max_ingestion_time, read_at, reference_token
+                 FROM wodle_aws_cursor
                  WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3
-                   AND aws_account_id = ?4",
+                   AND aws_account_id = ?4 AND segment = ?5",
             )
             .map_err(self.sql(operation))?;
-        statement
+        let row = statement
             .query_row(
-                (&key.region, &key.log_group, &key.log_stream, account_id),
+                (
+                    &key.region,
+                    &key.log_group,
+                    &key.log_stream,
+                    account_id,
+                    segment.as_str(),
+                ),
                 |row| {
-                    Ok(StreamState {
-                        next_token: row.get(0)?,
-                        token_saved_at: row.get(1)?,
-                        last_ingestion_time: row.get(2)?,
-                    })
+                    let segment: String = row.get(0)?;
+                    let count = |index| -> rusqlite::Result<u64> {
+                        let value: i64 = row.get(index)?;
+                        Ok(u64::try_from(value).unwrap_or(0))
+                    };
+                    Ok((
+                        segment,
+                        StreamCursor {
+                            segment: Segment::Forward,
+                            window_start: row.get(1)?,
+                            window_end: row.get(2)?,
+                            page_token: row.get(3)?,
+                            page_consumed: count(4)?,
+                            token_saved_at: row.get(5)?,
+                            last_timestamp: row.get(6)?,
+                            last_timestamp_count: count(7)?,
+                            max_ingestion_time: row.get(8)?,
+                            read_at: row.get(9)?,
+                            reference_token: row.get(10)?,
+                        },
+                    ))
                 },
             )
             .optional()
-            .map_err(self.sql(operation))
+            .map_err(self.sql(operation))?;
+        let Some((segment_text, mut cursor)) = row else {
+            return Ok(None);
+        };
+        cursor.segment =
+            Segment::parse(&segment_text).ok_or_else(|| CheckpointError::InvalidValue {
+                path: self.path.to_path_buf(),
+                stream: Box::new(key.clone()),
+                column: "segment",
+                value: format!("the text {segment_text:?}"),
+            })?;
+        Ok(Some(cursor))
     }
 
-    fn put_state(
+    fn put_cursor(
         &self,
         account_id: &str,
         key: &StreamKey,
-        state: &StreamState,
+        cursor: &StreamCursor,
     ) -> Result<(), CheckpointError> {
+        let saturate = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
         self.connection
             .prepare_cached(
-                "INSERT INTO wodle_aws_stream_state
-                     (aws_region, aws_log_group, aws_log_stream, aws_account_id,
-                      next_token, token_saved_at, last_ingestion_time)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (aws_region, aws_log_group, aws_log_stream, aws_account_id)
+                "INSERT INTO wodle_aws_cursor
+                     (aws_region, aws_log_group, aws_log_stream, aws_account_id, segment,
+                      window_start, window_end, page_token, page_consumed, token_saved_at,
+                      last_timestamp, last_timestamp_count, max_ingestion_time, read_at,
+                      reference_token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (aws_region, aws_log_group, aws_log_stream, aws_account_id, segment)
                  DO UPDATE SET
-                     next_token = excluded.next_token,
+                     window_start = excluded.window_start,
+                     window_end = excluded.window_end,
+                     page_token = excluded.page_token,
+                     page_consumed = excluded.page_consumed,
                      token_saved_at = excluded.token_saved_at,
-                     last_ingestion_time = excluded.last_ingestion_time",
+                     last_timestamp = excluded.last_timestamp,
+                     last_timestamp_count = excluded.last_timestamp_count,
+                     max_ingestion_time = excluded.max_ingestion_time,
+                     read_at = excluded.read_at,
+                     reference_token = excluded.reference_token",
+            )
+            .and_then(|mut statement| {
+                statement.execute(rusqlite::params![
+                    &key.region,
+                    &key.log_group,
+                    &key.log_stream,
+                    account_id,
+                    cursor.segment.as_str(),
+                    cursor.window_start,
+                    cursor.window_end,
+                    &cursor.page_token,
+                    saturate(cursor.page_consumed),
+                    cursor.token_saved_at,
+                    cursor.last_timestamp,
+                    saturate(cursor.last_timestamp_count),
+                    cursor.max_ingestion_time,
+                    cursor.read_at,
+                    &cursor.reference_token,
+                ])
+            })
+            .map_err(self.sql("saving the cursor of a stream"))?;
+        Ok(())
+    }
+
+    fn delete_cursor(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+        segment: Segment,
+    ) -> Result<bool, CheckpointError> {
+        let deleted = self
+            .connection
+            .prepare_cached(
+                "DELETE FROM wodle_aws_cursor
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3
+                   AND aws_account_id = ?4 AND segment = ?5",
             )
             .and_then(|mut statement| {
                 statement.execute((
@@ -557,12 +770,50 @@ impl Ops<'_> {
                     &key.log_group,
                     &key.log_stream,
                     account_id,
-                    &state.next_token,
-                    state.token_saved_at,
-                    state.last_ingestion_time,
+                    segment.as_str(),
                 ))
             })
-            .map_err(self.sql("saving the state of a stream"))?;
+            .map_err(self.sql("deleting the cursor of a stream"))?;
+        Ok(deleted > 0)
+    }
+
+    fn get_lower_bound(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Option<i64>, CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "SELECT lower_bound FROM wodle_aws_log_group
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_account_id = ?3",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row((region, log_group, account_id), |row| row.get(0))
+                    .optional()
+            })
+            .map_err(self.sql("reading the lower bound of a log group"))
+    }
+
+    fn put_lower_bound(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+        lower_bound: i64,
+    ) -> Result<(), CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "INSERT INTO wodle_aws_log_group (aws_region, aws_log_group, aws_account_id, lower_bound)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (aws_region, aws_log_group, aws_account_id)
+                 DO UPDATE SET lower_bound = excluded.lower_bound",
+            )
+            .and_then(|mut statement| {
+                statement.execute((region, log_group, account_id, lower_bound))
+            })
+            .map_err(self.sql("saving the lower bound of a log group"))?;
         Ok(())
     }
 

@@ -7,9 +7,23 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use wodle_checkpoint::{
-    CheckpointError, CheckpointStore, SCHEMA_VERSION, StoreOptions, StreamCheckpoint, StreamKey,
-    StreamState,
+    CheckpointError, CheckpointStore, SCHEMA_VERSION, Segment, StoreOptions, StreamCheckpoint,
+    StreamCursor, StreamKey,
 };
+
+fn cursor(segment: Segment) -> StreamCursor {
+    StreamCursor {
+        page_token: Some("f/7/s".into()),
+        page_consumed: 3,
+        token_saved_at: Some(10),
+        last_timestamp: Some(15),
+        last_timestamp_count: 2,
+        max_ingestion_time: Some(20),
+        read_at: Some(25),
+        reference_token: Some("f/6/s".into()),
+        ..StreamCursor::new(segment, 5, None)
+    }
+}
 
 /// The table as the spec documents it.
 const SPEC_CLOUDWATCH_LOGS: &str = "
@@ -259,8 +273,9 @@ fn a_fresh_database_has_the_reference_schema() {
         [
             "cloudwatch_logs",
             "metadata",
-            "wodle_aws_schema",
-            "wodle_aws_stream_state"
+            "wodle_aws_cursor",
+            "wodle_aws_log_group",
+            "wodle_aws_schema"
         ]
     );
 }
@@ -440,17 +455,16 @@ fn purge_forgets_streams_gone_from_aws_in_that_group_only() {
     let mut store = CheckpointStore::open(&path).unwrap();
     let kept = StreamKey::new("us-east-1", "web", "i-0abc");
     let gone = StreamKey::new("us-east-1", "web", "i-0def");
-    let state = StreamState {
-        next_token: None,
-        token_saved_at: Some(10),
-        last_ingestion_time: Some(20),
-    };
-    store.put_state("111111111111", &gone, &state).unwrap();
-    store.put_state("222222222222", &gone, &state).unwrap();
-    store.put_state("111111111111", &kept, &state).unwrap();
-    // State whose reference row the reference already purged.
+    let state = cursor(Segment::Forward);
+    store.put_cursor("111111111111", &gone, &state).unwrap();
+    store.put_cursor("222222222222", &gone, &state).unwrap();
+    store
+        .put_cursor("222222222222", &gone, &cursor(Segment::Backfill))
+        .unwrap();
+    store.put_cursor("111111111111", &kept, &state).unwrap();
+    // A cursor whose reference row the reference already purged.
     let orphan = StreamKey::new("us-east-1", "web", "i-0orphan");
-    store.put_state("111111111111", &orphan, &state).unwrap();
+    store.put_cursor("111111111111", &orphan, &state).unwrap();
 
     let existing: HashSet<String> = ["i-0abc".to_owned(), "i-0unread".to_owned()].into();
     assert_eq!(
@@ -460,10 +474,17 @@ fn purge_forgets_streams_gone_from_aws_in_that_group_only() {
 
     assert!(store.get(&kept).unwrap().is_some());
     assert!(store.get(&gone).unwrap().is_none());
-    assert!(store.get_state("111111111111", &gone).unwrap().is_none());
-    assert!(store.get_state("222222222222", &gone).unwrap().is_none());
-    assert!(store.get_state("111111111111", &orphan).unwrap().is_none());
-    assert_eq!(store.get_state("111111111111", &kept).unwrap(), Some(state));
+    let forward = |account, key| store.get_cursor(account, key, Segment::Forward).unwrap();
+    assert!(forward("111111111111", &gone).is_none());
+    assert!(forward("222222222222", &gone).is_none());
+    assert!(forward("111111111111", &orphan).is_none());
+    assert_eq!(forward("111111111111", &kept), Some(state));
+    assert!(
+        store
+            .get_cursor("222222222222", &gone, Segment::Backfill)
+            .unwrap()
+            .is_none()
+    );
     // Same group and stream names, other region: not this purge's business.
     assert!(
         store
@@ -484,54 +505,94 @@ fn delete_forgets_checkpoint_and_state() {
     let key = StreamKey::new("us-east-1", "g", "s");
     store.put(&key, &StreamCheckpoint::default()).unwrap();
     store
-        .put_state("123456789012", &key, &StreamState::default())
+        .put_cursor("123456789012", &key, &cursor(Segment::Forward))
         .unwrap();
     assert!(store.delete(&key).unwrap());
     assert!(store.get(&key).unwrap().is_none());
-    assert!(store.get_state("123456789012", &key).unwrap().is_none());
+    assert!(
+        store
+            .get_cursor("123456789012", &key, Segment::Forward)
+            .unwrap()
+            .is_none()
+    );
     assert!(!store.delete(&key).unwrap());
 }
 
 #[test]
-fn stream_state_is_per_account_and_knows_when_it_is_stale() {
+fn cursors_are_per_account_and_segment_and_know_when_they_are_stale() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = CheckpointStore::open(db_path(&dir)).unwrap();
     let key = StreamKey::new("us-east-1", "g", "s");
     let checkpoint = StreamCheckpoint {
-        next_token: Some("f/2/s".into()),
+        next_token: Some("f/6/s".into()),
         start_time: Some(1),
         end_time: Some(2),
     };
-    let state = StreamState {
-        next_token: Some("f/2/s".into()),
-        token_saved_at: Some(1_767_225_600_000),
-        last_ingestion_time: Some(1_767_225_599_000),
+    let forward = cursor(Segment::Forward);
+    let backfill = StreamCursor {
+        window_end: Some(99),
+        ..cursor(Segment::Backfill)
     };
     store.put(&key, &checkpoint).unwrap();
-    store.put_state("111111111111", &key, &state).unwrap();
+    store.put_cursor("111111111111", &key, &forward).unwrap();
+    store.put_cursor("111111111111", &key, &backfill).unwrap();
 
+    let get = |store: &CheckpointStore, account, segment| {
+        store.get_cursor(account, &key, segment).unwrap()
+    };
     assert_eq!(
-        store.get_state("111111111111", &key).unwrap(),
-        Some(state.clone())
+        get(&store, "111111111111", Segment::Forward),
+        Some(forward.clone())
     );
-    assert_eq!(store.get_state("222222222222", &key).unwrap(), None);
-    assert!(state.describes(&checkpoint));
+    assert_eq!(
+        get(&store, "111111111111", Segment::Backfill),
+        Some(backfill)
+    );
+    assert_eq!(get(&store, "222222222222", Segment::Forward), None);
+    assert!(forward.describes(&checkpoint));
 
     // The reference ran in between and moved the token on.
     let moved = StreamCheckpoint {
-        next_token: Some("f/3/s".into()),
+        next_token: Some("f/9/s".into()),
         ..checkpoint
     };
     store.put(&key, &moved).unwrap();
-    assert!(!state.describes(&store.get(&key).unwrap().unwrap()));
+    assert!(!forward.describes(&store.get(&key).unwrap().unwrap()));
 
-    let newer = StreamState {
-        next_token: Some("f/3/s".into()),
-        token_saved_at: Some(1_767_229_200_000),
-        last_ingestion_time: None,
-    };
-    store.put_state("111111111111", &key, &newer).unwrap();
-    assert_eq!(store.get_state("111111111111", &key).unwrap(), Some(newer));
+    assert!(
+        store
+            .delete_cursor("111111111111", &key, Segment::Backfill)
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_cursor("111111111111", &key, Segment::Backfill)
+            .unwrap()
+    );
+    assert_eq!(get(&store, "111111111111", Segment::Forward), Some(forward));
+}
+
+#[test]
+fn lower_bounds_are_per_group_and_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = CheckpointStore::open(db_path(&dir)).unwrap();
+    assert_eq!(store.get_lower_bound("1", "us-east-1", "g").unwrap(), None);
+    store.put_lower_bound("1", "us-east-1", "g", 100).unwrap();
+    store.put_lower_bound("2", "us-east-1", "g", 200).unwrap();
+    assert_eq!(
+        store.get_lower_bound("1", "us-east-1", "g").unwrap(),
+        Some(100)
+    );
+    assert_eq!(
+        store.get_lower_bound("2", "us-east-1", "g").unwrap(),
+        Some(200)
+    );
+    assert_eq!(store.get_lower_bound("1", "eu-west-1", "g").unwrap(), None);
+    store.put_lower_bound("1", "us-east-1", "g", 50).unwrap();
+    assert_eq!(
+        store.get_lower_bound("1", "us-east-1", "g").unwrap(),
+        Some(50)
+    );
 }
 
 #[test]
@@ -549,7 +610,7 @@ fn a_committed_batch_lands_whole() {
         };
         batch.put(&key, &checkpoint).unwrap();
         batch
-            .put_state("123456789012", &key, &StreamState::default())
+            .put_cursor("123456789012", &key, &cursor(Segment::Forward))
             .unwrap();
     }
     // The batch sees its own writes; nobody else does yet.
