@@ -71,16 +71,22 @@ pub struct LogStreamInfo {
     pub last_ingestion_time: Option<i64>,
 }
 
-/// Why a log group's streams could not be listed.
+/// Why a log group's streams could not be listed. The messages are the
+/// reference's: `The "get_log_streams" request failed: ` and then botocore's
+/// wording of the AWS error.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
-    /// The group does not exist in this region (or the credentials may not see it).
+    /// The group does not exist in this region.
     #[error(
-        "The specified \"{group}\" log group does not exist or insufficient privileges to access it."
+        "The \"get_log_streams\" request failed: An error occurred (ResourceNotFoundException) \
+         when calling the DescribeLogStreams operation: {message}"
     )]
-    LogGroupNotFound { group: String },
+    LogGroupNotFound { group: String, message: String },
     /// Any other failure of DescribeLogStreams, with AWS's code and message.
-    #[error("The \"get_log_streams\" request failed: {code}: {message}")]
+    #[error(
+        "The \"get_log_streams\" request failed: An error occurred ({code}) when calling the \
+         DescribeLogStreams operation: {message}"
+    )]
     Api {
         group: String,
         /// AWS's error code (`ThrottlingException`, `AccessDeniedException`...), or
@@ -88,6 +94,16 @@ pub enum DiscoveryError {
         code: String,
         message: String,
     },
+}
+
+impl DiscoveryError {
+    /// AWS's error code, or the kind of transport failure.
+    pub fn code(&self) -> &str {
+        match self {
+            DiscoveryError::LogGroupNotFound { .. } => "ResourceNotFoundException",
+            DiscoveryError::Api { code, .. } => code,
+        }
+    }
 }
 
 /// Lists every stream of `group`, following DescribeLogStreams' pages (50 streams
@@ -130,6 +146,10 @@ where
         if service_error.is_resource_not_found_exception() {
             return DiscoveryError::LogGroupNotFound {
                 group: group.to_owned(),
+                message: service_error
+                    .message()
+                    .unwrap_or("The specified log group does not exist.")
+                    .to_owned(),
             };
         }
         return DiscoveryError::Api {

@@ -55,12 +55,14 @@ async fn a_missing_group_is_a_typed_error_naming_it() {
         .await
         .expect_err("the group does not exist");
     assert!(
-        matches!(&error, DiscoveryError::LogGroupNotFound { group } if group == "absent"),
+        matches!(&error, DiscoveryError::LogGroupNotFound { group, .. } if group == "absent"),
         "{error:?}"
     );
+    // The reference's wording (botocore's rendering of the AWS error).
     assert_eq!(
         error.to_string(),
-        "The specified \"absent\" log group does not exist or insufficient privileges to access it."
+        "The \"get_log_streams\" request failed: An error occurred (ResourceNotFoundException) \
+         when calling the DescribeLogStreams operation: The specified log group does not exist."
     );
 
     // Regions are kept apart: the group exists in eu-west-1 only.
