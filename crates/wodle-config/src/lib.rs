@@ -10,7 +10,9 @@
 //!
 //! The `parse_*` functions validate single values; the command line uses them
 //! too. [`extension_warnings`] flags settings of ours that Wazuh's modulesd
-//! would reject when they sit in Wazuh's own ossec.conf.
+//! would reject when they sit in Wazuh's own ossec.conf. [`first_run`],
+//! [`next_run`] and [`WallClock`] say when a [`Schedule`] runs the module, by
+//! modulesd's rules.
 //!
 //! ```
 //! let text = r#"<ossec_config>
@@ -44,7 +46,10 @@ mod tests;
 
 pub use extensions::extension_warnings;
 pub use regions::{COMMERCIAL_REGIONS, OTHER_KNOWN_REGIONS, is_known_region};
-pub use schedule::{DEFAULT_INTERVAL, parse_day, parse_interval, parse_time, parse_wday};
+pub use schedule::{
+    DEFAULT_INTERVAL, NextRun, WallClock, first_run, next_run, parse_day, parse_interval,
+    parse_time, parse_wday,
+};
 pub use validate::{
     ROLE_DURATION_RANGE, parse_account_ids, parse_discard_rule, parse_endpoint, parse_iam_role_arn,
     parse_iam_role_duration, parse_idle_stream_lag, parse_log_groups, parse_only_logs_after,

@@ -1,11 +1,16 @@
 //! Wazuh's shared scheduling tags, `interval`, `day`, `wday` and `time`, with
-//! the reference's rules for combining them.
+//! the reference's rules for combining them, and when they make the module run
+//! ([`next_run`], [`first_run`], [`WallClock`]).
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::validate::split_number_unit;
 use crate::{Diagnostic, Interval, InvalidValue, InvalidValueKind, Schedule, TimeOfDay, Weekday};
+
+mod next_run;
+
+pub use next_run::{NextRun, WallClock, first_run, next_run};
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
