@@ -8,6 +8,7 @@
 mod cli;
 mod describe;
 mod exit;
+mod internal_options;
 mod logging;
 mod one_shot;
 mod paths;
