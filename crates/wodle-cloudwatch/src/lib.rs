@@ -1,230 +1,41 @@
-//! The pull engine: reads a log stream page by page and hands its events to a sink.
+//! The pull engine: reads log streams page by page and ties each page to delivery and its checkpoint.
 //!
-//! A [`StreamReader`] calls GetLogEvents with `startFromHead=true` and follows
-//! `nextForwardToken`. The stream is finished only when the token that comes back
-//! equals the one sent: AWS may return empty or short pages before the end, so
-//! an empty page is never taken as the end (the reference's flaw).
+//! How an event travels, and where its checkpoint is written:
 //!
-//! ```no_run
-//! # async fn demo(client: aws_sdk_cloudwatchlogs::Client) -> Result<(), wodle_cloudwatch::PullError> {
-//! use wodle_cloudwatch::{StreamPosition, StreamReader};
-//! let mut reader = StreamReader::new(client, "apache-access", "i-0abc", StreamPosition::from_head());
-//! while let Some(page) = reader.next_page().await? {
-//!     for event in &page.events {
-//!         println!("{} {}", event.timestamp, event.message);
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
+//! 1. [`collect_service`] fans out over the service's regions and log groups
+//!    (concurrently), lists each group's streams (DescribeLogStreams) and asks
+//!    the owner for a plan per stream ([`plan::plan_stream`]): skip it as idle,
+//!    or read it from its stored cursor, from the reference's row, or from the
+//!    group's lower bound, with a backfill first when `only_logs_after` moved
+//!    earlier.
+//! 2. A reader task per stream (at most `max_concurrent_streams` at once)
+//!    follows GetLogEvents' forward tokens with a [`StreamReader`] and hands
+//!    each page to the owner. The stream is finished when the token that comes
+//!    back equals the one sent, never at the first empty page.
+//! 3. The owner ([`spawn_owner`]), one thread, sends each event to analysisd,
+//!    advances the stream's cursor only once the kernel accepted the
+//!    datagram, and commits every stream's cursor and reference row in one
+//!    transaction every `commit_every` delivered events, before sending more.
+//!
+//! A cursor records the request that fetched the page being delivered and how
+//! many of its events were handled, so a killed process re-fetches that page
+//! and skips them; a token older than [`plan::TOKEN_MAX_AGE`] or rejected by
+//! AWS is replaced by a read by time from the last event handled, skipping
+//! the events of that millisecond already handled.
 
-use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+mod clock;
+mod collect;
+mod owner;
+pub mod plan;
+mod reader;
 
-/// Where a read starts: a time filter (epoch ms, inclusive) and, to resume, a
-/// forward token obtained under that same filter.
-///
-/// A token is always sent with the time filter of the read that produced it,
-/// never with a new one: that is what the SDK's paginators do (the same request
-/// plus the token), and on moto the token is an index into the time-filtered
-/// result, so a token sent with another filter, or alone, would skip or repeat
-/// events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamPosition {
-    pub start_time: Option<i64>,
-    pub forward_token: Option<String>,
-}
-
-impl StreamPosition {
-    /// A new read of everything from `start_time` on.
-    pub fn from_time(start_time: i64) -> StreamPosition {
-        StreamPosition {
-            start_time: Some(start_time),
-            forward_token: None,
-        }
-    }
-
-    /// A new read of the whole stream.
-    pub fn from_head() -> StreamPosition {
-        StreamPosition {
-            start_time: None,
-            forward_token: None,
-        }
-    }
-
-    /// Continues a read: `start_time` must be the filter the token was obtained with.
-    pub fn resume(start_time: Option<i64>, forward_token: impl Into<String>) -> StreamPosition {
-        StreamPosition {
-            start_time,
-            forward_token: Some(forward_token.into()),
-        }
-    }
-}
-
-/// One event as GetLogEvents returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEvent {
-    /// When the event happened, epoch ms (set by the writer; may be late).
-    pub timestamp: i64,
-    /// When CloudWatch received it, epoch ms.
-    pub ingestion_time: i64,
-    pub message: String,
-}
-
-/// One page of a stream, with what fetched it (so a restart can fetch it again)
-/// and where the next page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    pub requested: StreamPosition,
-    pub events: Vec<LogEvent>,
-    pub next_forward_token: String,
-}
-
-/// Why a stream could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum PullError {
-    /// The stream or its group is gone.
-    #[error("log stream \"{stream}\" of group \"{group}\" does not exist")]
-    StreamNotFound { group: String, stream: String },
-    /// GetLogEvents answered without a forward token, which AWS always sends.
-    #[error("GetLogEvents on \"{group}\"/\"{stream}\" returned no forward token")]
-    MissingForwardToken { group: String, stream: String },
-    /// Any other failure of GetLogEvents, with AWS's code and message.
-    #[error("GetLogEvents on \"{group}\"/\"{stream}\" failed: {code}: {message}")]
-    Api {
-        group: String,
-        stream: String,
-        code: String,
-        message: String,
-    },
-}
-
-/// True when a GetLogEvents answer means the stream has nothing more: the
-/// forward token returned is the one that was sent.
-pub fn is_end_of_stream(sent_token: Option<&str>, returned_token: &str) -> bool {
-    sent_token == Some(returned_token)
-}
-
-/// Reads one stream page by page, from a position to the current end.
-#[derive(Debug)]
-pub struct StreamReader {
-    client: Client,
-    group: String,
-    stream: String,
-    position: StreamPosition,
-    finished: bool,
-}
-
-impl StreamReader {
-    pub fn new(
-        client: Client,
-        group: impl Into<String>,
-        stream: impl Into<String>,
-        start: StreamPosition,
-    ) -> StreamReader {
-        StreamReader {
-            client,
-            group: group.into(),
-            stream: stream.into(),
-            position: start,
-            finished: false,
-        }
-    }
-
-    /// Where the next request will start: after the last page returned, this is
-    /// what a checkpoint stores (the token and the time filter it belongs to).
-    pub fn position(&self) -> &StreamPosition {
-        &self.position
-    }
-
-    /// The next page that holds events, or `None` once the stream is exhausted.
-    /// Empty pages before the end are followed, not returned.
-    pub async fn next_page(&mut self) -> Result<Option<Page>, PullError> {
-        while !self.finished {
-            let requested = self.position.clone();
-            let request = self
-                .client
-                .get_log_events()
-                .log_group_name(&self.group)
-                .log_stream_name(&self.stream)
-                .start_from_head(true);
-            let request = request
-                .set_start_time(requested.start_time)
-                .set_next_token(requested.forward_token.clone());
-            let output = request
-                .send()
-                .await
-                .map_err(|error| self.api_error(error))?;
-            let Some(returned) = output.next_forward_token() else {
-                return Err(PullError::MissingForwardToken {
-                    group: self.group.clone(),
-                    stream: self.stream.clone(),
-                });
-            };
-            self.finished = is_end_of_stream(requested.forward_token.as_deref(), returned);
-            let next_forward_token = returned.to_owned();
-            self.position =
-                StreamPosition::resume(requested.start_time, next_forward_token.clone());
-            let events: Vec<LogEvent> = output
-                .events()
-                .iter()
-                .map(|event| LogEvent {
-                    timestamp: event.timestamp().unwrap_or_default(),
-                    ingestion_time: event.ingestion_time().unwrap_or_default(),
-                    message: event.message().unwrap_or_default().to_owned(),
-                })
-                .collect();
-            tracing::trace!(
-                "GetLogEvents {}/{}: {} events, end of stream: {}",
-                self.group,
-                self.stream,
-                events.len(),
-                self.finished
-            );
-            if !events.is_empty() {
-                return Ok(Some(Page {
-                    requested,
-                    events,
-                    next_forward_token,
-                }));
-            }
-        }
-        Ok(None)
-    }
-
-    fn api_error<E, R>(&self, error: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> PullError
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        let code = error.code().unwrap_or("Unknown").to_owned();
-        if code == "ResourceNotFoundException" {
-            return PullError::StreamNotFound {
-                group: self.group.clone(),
-                stream: self.stream.clone(),
-            };
-        }
-        let message = error
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
-        PullError::Api {
-            group: self.group.clone(),
-            stream: self.stream.clone(),
-            code,
-            message,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_end_is_the_token_coming_back_unchanged() {
-        assert!(is_end_of_stream(Some("f/1"), "f/1"));
-        assert!(!is_end_of_stream(Some("f/1"), "f/2"));
-        // The first request of a read sends no token: never the end.
-        assert!(!is_end_of_stream(None, "f/1"));
-    }
-}
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use collect::{
+    DEFAULT_IDLE_STREAM_LAG, DEFAULT_MAX_CONCURRENT_STREAMS, GroupFailure, RegionClient,
+    RemoveFailure, ServiceReport, ServiceRun, StreamFailure, collect_service,
+};
+pub use owner::{
+    DEFAULT_COMMIT_EVERY, DeliveryCounts, DiscardRule, OwnerError, OwnerGone, OwnerHandle,
+    OwnerOutcome, OwnerSettings, StreamId, spawn_owner,
+};
+pub use reader::{LogEvent, Page, PullError, StreamPosition, StreamReader, is_end_of_stream};

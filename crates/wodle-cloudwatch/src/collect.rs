@@ -1,0 +1,475 @@
+//! One service's run: regions × log groups × streams, concurrently.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::Client;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use wodle_checkpoint::{CheckpointError, StreamKey};
+use wodle_discovery::{DiscoveryError, LogStreamInfo};
+
+use crate::clock::Clock;
+use crate::owner::{OwnerGone, OwnerHandle, Request, StreamId};
+use crate::plan::{PlanSettings, Skip, Skipped, StreamDecision, StreamPlan, apply_skip, by_time};
+use crate::reader::{PullError, StreamReader};
+
+/// How many streams are read at once when nothing else is configured.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 16;
+
+/// The idle lag when nothing else is configured: AWS updates a stream's
+/// `lastIngestionTime` "typically in less than an hour".
+pub const DEFAULT_IDLE_STREAM_LAG: Duration = Duration::from_secs(3600);
+
+/// One region to read, with a client for it.
+#[derive(Debug, Clone)]
+pub struct RegionClient {
+    pub region: String,
+    pub client: Client,
+}
+
+/// What one service reads and how.
+#[derive(Debug, Clone)]
+pub struct ServiceRun {
+    /// Part of every checkpoint key of ours (the reference's has none).
+    pub account_id: String,
+    pub regions: Vec<RegionClient>,
+    pub log_groups: Vec<String>,
+    /// `only_logs_after`, epoch ms of 00:00 UTC of that date.
+    pub only_logs_after: Option<i64>,
+    pub reparse: bool,
+    pub remove_log_streams: bool,
+    pub idle_stream_lag: Duration,
+    pub max_concurrent_streams: usize,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A log group that could not be listed.
+#[derive(Debug)]
+pub struct GroupFailure {
+    pub region: String,
+    pub error: DiscoveryError,
+}
+
+/// A stream that could not be read to its end.
+#[derive(Debug)]
+pub struct StreamFailure {
+    pub region: String,
+    pub error: PullError,
+}
+
+/// A stream read fully that `remove_log_streams` could not delete.
+#[derive(Debug)]
+pub struct RemoveFailure {
+    pub region: String,
+    pub group: String,
+    pub stream: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// What happened in one service's run, apart from the delivery counts.
+#[derive(Debug, Default)]
+pub struct ServiceReport {
+    pub streams_listed: u64,
+    pub streams_read: u64,
+    /// Streams skipped because DescribeLogStreams showed nothing new.
+    pub streams_idle: u64,
+    pub streams_removed: u64,
+    pub checkpoints_purged: u64,
+    pub group_failures: Vec<GroupFailure>,
+    pub stream_failures: Vec<StreamFailure>,
+    pub remove_failures: Vec<RemoveFailure>,
+    /// The database failed while planning; delivery stopped.
+    pub checkpoint_error: Option<CheckpointError>,
+    /// The run was stopped (signal or deadline) before every stream was read.
+    pub stopped: bool,
+}
+
+/// Reads one service. Events go through `owner`; the run ends when every
+/// stream is read to its current end, or early when `stop` is cancelled (no
+/// new page is requested after that; pages in hand are still delivered).
+pub async fn collect_service(
+    run: ServiceRun,
+    owner: OwnerHandle,
+    stop: CancellationToken,
+) -> ServiceReport {
+    let run = Arc::new(run);
+    let permits = Arc::new(Semaphore::new(run.max_concurrent_streams.max(1)));
+    let mut groups = JoinSet::new();
+    for region in &run.regions {
+        tracing::debug!("+++ Getting alerts from \"{}\" region.", region.region);
+        for group in &run.log_groups {
+            groups.spawn(collect_group(
+                Arc::clone(&run),
+                region.clone(),
+                group.clone(),
+                owner.clone(),
+                Arc::clone(&permits),
+                stop.clone(),
+            ));
+        }
+    }
+    drop(owner);
+    let mut report = ServiceReport::default();
+    while let Some(done) = groups.join_next().await {
+        match done {
+            Ok(group_report) => merge(&mut report, group_report),
+            // A panicking task is a bug; the others go on and the run reports it.
+            Err(join_error) => tracing::error!("A collection task failed: {join_error}"),
+        }
+    }
+    report.stopped |= stop.is_cancelled();
+    report
+}
+
+fn merge(total: &mut ServiceReport, part: ServiceReport) {
+    total.streams_listed += part.streams_listed;
+    total.streams_read += part.streams_read;
+    total.streams_idle += part.streams_idle;
+    total.streams_removed += part.streams_removed;
+    total.checkpoints_purged += part.checkpoints_purged;
+    total.group_failures.extend(part.group_failures);
+    total.stream_failures.extend(part.stream_failures);
+    total.remove_failures.extend(part.remove_failures);
+    if total.checkpoint_error.is_none() {
+        total.checkpoint_error = part.checkpoint_error;
+    }
+    total.stopped |= part.stopped;
+}
+
+async fn collect_group(
+    run: Arc<ServiceRun>,
+    region: RegionClient,
+    group: String,
+    owner: OwnerHandle,
+    permits: Arc<Semaphore>,
+    stop: CancellationToken,
+) -> ServiceReport {
+    let mut report = ServiceReport::default();
+    if stop.is_cancelled() {
+        report.stopped = true;
+        return report;
+    }
+    let lower_bound = match owner
+        .lower_bound(&run.account_id, &region.region, &group, run.only_logs_after)
+        .await
+    {
+        Ok(Ok(bound)) => bound,
+        Ok(Err(error)) => {
+            report.checkpoint_error = Some(error);
+            return report;
+        }
+        Err(OwnerGone) => return report,
+    };
+
+    tracing::debug!("Getting log streams for \"{group}\" log group");
+    let streams = match wodle_discovery::list_log_streams(&region.client, &group).await {
+        Ok(streams) => streams,
+        Err(error) => {
+            report.group_failures.push(GroupFailure {
+                region: region.region.clone(),
+                error,
+            });
+            return report;
+        }
+    };
+    report.streams_listed = streams.len() as u64;
+    if streams.is_empty() {
+        tracing::debug!("No log streams were found for log group \"{group}\"");
+    }
+
+    // The listing is complete: checkpoints of streams gone from AWS can go.
+    let existing: HashSet<String> = streams.iter().map(|s| s.name.clone()).collect();
+    match owner.purge(&region.region, &group, existing).await {
+        Ok(Ok(purged)) => report.checkpoints_purged = purged as u64,
+        Ok(Err(error)) => {
+            report.checkpoint_error = Some(error);
+            return report;
+        }
+        Err(OwnerGone) => return report,
+    }
+
+    let settings = PlanSettings {
+        lower_bound,
+        only_logs_after: run.only_logs_after,
+        reparse: run.reparse,
+        idle_stream_lag: run.idle_stream_lag,
+        now: run.clock.now_millis(),
+    };
+    let mut readers = JoinSet::new();
+    for stream in streams {
+        let key = StreamKey::new(&region.region, &group, &stream.name);
+        let planned = owner
+            .plan(&run.account_id, key, stream.last_ingestion_time, settings)
+            .await;
+        let (id, plan) = match planned {
+            Ok(Ok((id, StreamDecision::Read(plan)))) => (id, plan),
+            Ok(Ok((_, StreamDecision::Idle))) => {
+                report.streams_idle += 1;
+                tracing::debug!(
+                    "+++ There are no new events in the \"{}\" stream of the \"{group}\" group",
+                    stream.name
+                );
+                continue;
+            }
+            Ok(Err(error)) => {
+                report.checkpoint_error = Some(error);
+                break;
+            }
+            Err(OwnerGone) => break,
+        };
+        report.streams_read += 1;
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        readers.spawn(read_stream(
+            Arc::clone(&run),
+            region.clone(),
+            group.clone(),
+            stream,
+            id,
+            plan,
+            owner.clone(),
+            stop.clone(),
+            permit,
+        ));
+    }
+    drop(owner);
+    while let Some(done) = readers.join_next().await {
+        match done {
+            Ok(StreamOutcome::Done) => {}
+            Ok(StreamOutcome::Stopped) => report.stopped = true,
+            Ok(StreamOutcome::Removed) => report.streams_removed += 1,
+            Ok(StreamOutcome::Failed(error)) => report.stream_failures.push(StreamFailure {
+                region: region.region.clone(),
+                error,
+            }),
+            Ok(StreamOutcome::RemoveFailed(failure)) => report.remove_failures.push(failure),
+            Err(join_error) => tracing::error!("A stream reader failed: {join_error}"),
+        }
+    }
+    report
+}
+
+enum StreamOutcome {
+    Done,
+    Removed,
+    Stopped,
+    Failed(PullError),
+    RemoveFailed(RemoveFailure),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_stream(
+    run: Arc<ServiceRun>,
+    region: RegionClient,
+    group: String,
+    stream: LogStreamInfo,
+    id: StreamId,
+    plan: StreamPlan,
+    owner: OwnerHandle,
+    stop: CancellationToken,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) -> StreamOutcome {
+    for segment in plan.segments {
+        match read_segment(
+            &region.client,
+            &group,
+            &stream.name,
+            id,
+            segment,
+            &owner,
+            &stop,
+        )
+        .await
+        {
+            Ok(SegmentEnd::Done) => {}
+            Ok(SegmentEnd::Stopped) | Err(SegmentError::OwnerGone) => {
+                return StreamOutcome::Stopped;
+            }
+            Err(SegmentError::Pull(error)) => return StreamOutcome::Failed(error),
+        }
+    }
+    if !run.remove_log_streams {
+        return StreamOutcome::Done;
+    }
+    // Delete only what is delivered and checkpointed.
+    if owner.flush().await.is_err() {
+        return StreamOutcome::Stopped;
+    }
+    tracing::debug!(
+        "Removing log stream \"{}\" from log group \"{group}\"",
+        stream.name
+    );
+    let deleted = region
+        .client
+        .delete_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(&stream.name)
+        .send()
+        .await;
+    match deleted {
+        Ok(_) => {
+            let _ = owner
+                .forget(StreamKey::new(&region.region, &group, &stream.name))
+                .await;
+            StreamOutcome::Removed
+        }
+        Err(error) => {
+            use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+            StreamOutcome::RemoveFailed(RemoveFailure {
+                region: region.region.clone(),
+                group,
+                stream: stream.name,
+                code: error.code().unwrap_or("Unknown").to_owned(),
+                message: error
+                    .message()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| DisplayErrorContext(&error).to_string()),
+            })
+        }
+    }
+}
+
+enum SegmentEnd {
+    Done,
+    Stopped,
+}
+
+enum SegmentError {
+    OwnerGone,
+    Pull(PullError),
+}
+
+impl From<OwnerGone> for SegmentError {
+    fn from(_: OwnerGone) -> Self {
+        SegmentError::OwnerGone
+    }
+}
+
+/// Reads one segment of a stream to its current end, handing every page to
+/// the owner.
+async fn read_segment(
+    client: &Client,
+    group: &str,
+    stream: &str,
+    id: StreamId,
+    segment: crate::plan::SegmentPlan,
+    owner: &OwnerHandle,
+    stop: &CancellationToken,
+) -> Result<SegmentEnd, SegmentError> {
+    let kind = segment.cursor.segment;
+    // What has been handed to the owner so far, to resume by time if the
+    // token is rejected: the same bookkeeping the owner keeps.
+    let mut handed = segment.cursor.clone();
+    let mut skip = segment.skip;
+    let mut reader = StreamReader::new(client.clone(), group, stream, segment.request);
+    let mut fell_back = false;
+    tracing::debug!(
+        "Getting CloudWatch logs from log stream \"{stream}\" in log group \"{group}\" using \
+         token \"{}\", start_time \"{}\" and end_time \"{}\"",
+        reader.position().forward_token.as_deref().unwrap_or("None"),
+        reader.position().start_time.unwrap_or_default(),
+        reader
+            .position()
+            .end_time
+            .map_or_else(|| "None".to_owned(), |end| end.to_string()),
+    );
+    loop {
+        if stop.is_cancelled() {
+            return Ok(SegmentEnd::Stopped);
+        }
+        let page = match reader.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => {
+                owner
+                    .send(Request::SegmentDone {
+                        stream: id,
+                        segment: kind,
+                        server_time: reader.server_time(),
+                    })
+                    .await?;
+                return Ok(SegmentEnd::Done);
+            }
+            Err(PullError::Api { code, message, .. })
+                if is_rejected_token(&code, &message)
+                    && reader.position().forward_token.is_some()
+                    && !fell_back =>
+            {
+                tracing::warn!(
+                    "The stored token of stream \"{stream}\" in log group \"{group}\" was \
+                     rejected ({code}: {message}); resuming from the last event's timestamp."
+                );
+                fell_back = true;
+                let restart = by_time(&handed);
+                skip = restart.skip;
+                handed = restart.cursor;
+                reader = StreamReader::new(client.clone(), group, stream, restart.request);
+                continue;
+            }
+            Err(error) => return Err(SegmentError::Pull(error)),
+        };
+        let first = match apply_skip(&page.events, skip) {
+            Skipped::Prefix { first, rest } => {
+                skip = rest;
+                first
+            }
+            Skipped::Mismatch => {
+                // The page fetched again is not the one delivered from: read
+                // by time from the last event handled instead.
+                tracing::debug!(
+                    "The page being delivered from stream \"{stream}\" changed; resuming by time."
+                );
+                let restart = by_time(&handed);
+                skip = restart.skip;
+                handed = restart.cursor;
+                reader = StreamReader::new(client.clone(), group, stream, restart.request);
+                continue;
+            }
+        };
+        for event in page.events.iter().skip(first) {
+            if handed.last_timestamp == Some(event.timestamp) {
+                handed.last_timestamp_count += 1;
+            } else {
+                handed.last_timestamp = Some(event.timestamp);
+                handed.last_timestamp_count = 1;
+            }
+        }
+        if skip == Skip::Nothing || first < page.events.len() {
+            owner
+                .send(Request::Page {
+                    stream: id,
+                    segment: kind,
+                    page,
+                    first,
+                })
+                .await?;
+        }
+    }
+}
+
+/// GetLogEvents' answer to an expired or unknown token.
+fn is_rejected_token(code: &str, message: &str) -> bool {
+    code == "InvalidParameterException" && message.to_ascii_lowercase().contains("token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_token_complaints_trigger_the_fallback() {
+        assert!(is_rejected_token(
+            "InvalidParameterException",
+            "The specified nextToken is invalid."
+        ));
+        assert!(!is_rejected_token(
+            "InvalidParameterException",
+            "1 validation error detected"
+        ));
+        assert!(!is_rejected_token("ThrottlingException", "token bucket"));
+    }
+}

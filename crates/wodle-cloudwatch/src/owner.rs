@@ -1,0 +1,644 @@
+//! The one owner of delivery and of every stream's position.
+//!
+//! Readers fetch pages concurrently; this thread alone sends their events to
+//! analysisd, keeps each stream's cursor and the reference's row in memory,
+//! and commits all of them in one transaction every `commit_every` delivered
+//! events. Because the same thread sends and commits, nothing is sent past
+//! the bound until the commit has returned: a SIGKILL re-sends at most
+//! `commit_every` events in total, whatever the concurrency. Pages of one
+//! stream arrive in the order its reader fetched them (one channel, FIFO), so
+//! its events reach the socket in order.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+use wodle_analysisd::{AnalysisdError, AnalysisdSocket, SendOutcome};
+use wodle_checkpoint::{
+    CheckpointError, CheckpointStore, Segment, StreamCheckpoint, StreamCursor, StreamKey,
+};
+
+use crate::clock::Clock;
+use crate::plan::{PlanSettings, StoredStream, StreamDecision, plan_stream, start_of_utc_day};
+use crate::reader::Page;
+
+/// Decides whether an event is skipped (`discard_regex`): true discards.
+pub type DiscardRule = Box<dyn Fn(&str) -> bool + Send>;
+
+/// How the owner delivers and commits.
+pub struct OwnerSettings {
+    /// Commit after this many delivered events (1,000 by default).
+    pub commit_every: u64,
+    pub discard: Option<DiscardRule>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for OwnerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnerSettings")
+            .field("commit_every", &self.commit_every)
+            .field("discard", &self.discard.is_some())
+            .finish()
+    }
+}
+
+/// The commit interval when none is configured.
+pub const DEFAULT_COMMIT_EVERY: u64 = 1_000;
+
+/// Counts of one run, for the summary line and the exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub delivered: u64,
+    pub discarded: u64,
+    /// Events delivered truncated to the datagram limit.
+    pub truncated: u64,
+    /// Events of a backfill at or past its upper edge (moto's inclusive
+    /// `endTime`), already delivered by the forward read.
+    pub outside_window: u64,
+    pub commits: u64,
+}
+
+/// Why the owner stopped before the readers were done.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    #[error(transparent)]
+    Delivery(#[from] AnalysisdError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+/// What the owner hands back when it stops: the store and socket (to be
+/// reused by the next service), the counts, and the error that stopped it.
+#[derive(Debug)]
+pub struct OwnerOutcome {
+    pub store: CheckpointStore,
+    pub socket: AnalysisdSocket,
+    pub counts: DeliveryCounts,
+    pub error: Option<OwnerError>,
+}
+
+/// Identifies a stream registered with the owner for this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamId(usize);
+
+pub(crate) enum Request {
+    LowerBound {
+        account: String,
+        region: String,
+        group: String,
+        only_logs_after: Option<i64>,
+        reply: oneshot::Sender<Result<i64, CheckpointError>>,
+    },
+    Plan {
+        account: String,
+        key: StreamKey,
+        last_ingestion_time: Option<i64>,
+        settings: PlanSettings,
+        reply: oneshot::Sender<Result<(StreamId, StreamDecision), CheckpointError>>,
+    },
+    Page {
+        stream: StreamId,
+        segment: Segment,
+        page: Page,
+        /// Events before this index were handled by an earlier run.
+        first: usize,
+    },
+    SegmentDone {
+        stream: StreamId,
+        segment: Segment,
+        server_time: Option<i64>,
+    },
+    /// Commits now and answers: the stream's events are all delivered and
+    /// checkpointed (before `remove_log_streams` deletes it).
+    Flush { reply: oneshot::Sender<()> },
+    Forget {
+        key: StreamKey,
+        reply: oneshot::Sender<()>,
+    },
+    Purge {
+        region: String,
+        group: String,
+        existing: HashSet<String>,
+        reply: oneshot::Sender<Result<usize, CheckpointError>>,
+    },
+}
+
+/// The readers' side of the owner.
+#[derive(Clone, Debug)]
+pub struct OwnerHandle {
+    sender: mpsc::Sender<Request>,
+}
+
+/// The owner has stopped (delivery or the database failed): stop reading.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("delivery has stopped")]
+pub struct OwnerGone;
+
+impl OwnerHandle {
+    pub(crate) async fn send(&self, request: Request) -> Result<(), OwnerGone> {
+        self.sender.send(request).await.map_err(|_| OwnerGone)
+    }
+
+    /// The lower bound of a group for `account`: `only_logs_after` when
+    /// given, else the one stored when the group was first read, else today
+    /// 00:00 UTC (then stored, unless it is in the future).
+    pub async fn lower_bound(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        only_logs_after: Option<i64>,
+    ) -> Result<Result<i64, CheckpointError>, OwnerGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::LowerBound {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            group: group.to_owned(),
+            only_logs_after,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| OwnerGone)
+    }
+
+    pub async fn plan(
+        &self,
+        account: &str,
+        key: StreamKey,
+        last_ingestion_time: Option<i64>,
+        settings: PlanSettings,
+    ) -> Result<Result<(StreamId, StreamDecision), CheckpointError>, OwnerGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Plan {
+            account: account.to_owned(),
+            key,
+            last_ingestion_time,
+            settings,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| OwnerGone)
+    }
+
+    pub async fn flush(&self) -> Result<(), OwnerGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Flush { reply }).await?;
+        answer.await.map_err(|_| OwnerGone)
+    }
+
+    pub async fn forget(&self, key: StreamKey) -> Result<(), OwnerGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Forget { key, reply }).await?;
+        answer.await.map_err(|_| OwnerGone)
+    }
+
+    pub async fn purge(
+        &self,
+        region: &str,
+        group: &str,
+        existing: HashSet<String>,
+    ) -> Result<Result<usize, CheckpointError>, OwnerGone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Purge {
+            region: region.to_owned(),
+            group: group.to_owned(),
+            existing,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| OwnerGone)
+    }
+}
+
+/// Starts the owner thread. It runs until every [`OwnerHandle`] is dropped
+/// (or delivery fails), commits what was delivered, and returns.
+pub fn spawn_owner(
+    store: CheckpointStore,
+    socket: AnalysisdSocket,
+    settings: OwnerSettings,
+    queue_capacity: usize,
+) -> (OwnerHandle, JoinHandle<OwnerOutcome>) {
+    let (sender, receiver) = mpsc::channel(queue_capacity.max(1));
+    let owner = Owner {
+        store,
+        socket,
+        settings,
+        streams: Vec::new(),
+        uncommitted: 0,
+        dirty: false,
+        counts: DeliveryCounts::default(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("wodle-delivery".to_owned())
+        .spawn(move || owner.run(receiver));
+    let thread = match thread {
+        Ok(thread) => thread,
+        // Without a thread there is no delivery at all: the system is out of
+        // resources and nothing sensible can continue.
+        Err(error) => panic!("cannot start the delivery thread: {error}"),
+    };
+    (OwnerHandle { sender }, thread)
+}
+
+struct StreamEntry {
+    account: String,
+    key: StreamKey,
+    reference: Option<StreamCheckpoint>,
+    forward: Option<StreamCursor>,
+    backfill: Option<StreamCursor>,
+    /// The backfill finished: delete its cursor at the next commit.
+    backfill_done: bool,
+    /// Something worth writing changed since the last commit.
+    dirty: bool,
+}
+
+struct Owner {
+    store: CheckpointStore,
+    socket: AnalysisdSocket,
+    settings: OwnerSettings,
+    streams: Vec<StreamEntry>,
+    uncommitted: u64,
+    dirty: bool,
+    counts: DeliveryCounts,
+}
+
+impl Owner {
+    fn run(mut self, mut receiver: mpsc::Receiver<Request>) -> OwnerOutcome {
+        let mut error = None;
+        while let Some(request) = receiver.blocking_recv() {
+            if let Err(stop) = self.handle(request) {
+                error = Some(stop);
+                break;
+            }
+        }
+        // Readers see the channel closed and stop; what was delivered is
+        // committed either way.
+        drop(receiver);
+        if let Err(commit_error) = self.commit()
+            && error.is_none()
+        {
+            error = Some(commit_error.into());
+        }
+        OwnerOutcome {
+            store: self.store,
+            socket: self.socket,
+            counts: self.counts,
+            error,
+        }
+    }
+
+    fn handle(&mut self, request: Request) -> Result<(), OwnerError> {
+        match request {
+            Request::LowerBound {
+                account,
+                region,
+                group,
+                only_logs_after,
+                reply,
+            } => {
+                let answer = self.lower_bound(&account, &region, &group, only_logs_after);
+                let _ = reply.send(answer);
+            }
+            Request::Plan {
+                account,
+                key,
+                last_ingestion_time,
+                settings,
+                reply,
+            } => {
+                let answer = self.plan(account, key, last_ingestion_time, &settings);
+                let _ = reply.send(answer);
+            }
+            Request::Page {
+                stream,
+                segment,
+                page,
+                first,
+            } => self.deliver(stream, segment, page, first)?,
+            Request::SegmentDone {
+                stream,
+                segment,
+                server_time,
+            } => self.segment_done(stream, segment, server_time),
+            Request::Flush { reply } => {
+                self.commit()?;
+                let _ = reply.send(());
+            }
+            Request::Forget { key, reply } => {
+                self.commit()?;
+                self.store.delete(&key)?;
+                let _ = reply.send(());
+            }
+            Request::Purge {
+                region,
+                group,
+                existing,
+                reply,
+            } => {
+                let answer = self.store.purge_missing(&region, &group, &existing);
+                let _ = reply.send(answer);
+            }
+        }
+        Ok(())
+    }
+
+    fn lower_bound(
+        &mut self,
+        account: &str,
+        region: &str,
+        group: &str,
+        only_logs_after: Option<i64>,
+    ) -> Result<i64, CheckpointError> {
+        let now = self.settings.clock.now_millis();
+        let stored = self.store.get_lower_bound(account, region, group)?;
+        let bound = only_logs_after
+            .or(stored)
+            .unwrap_or_else(|| start_of_utc_day(now));
+        // A bound in the future would make every later run start there.
+        if stored.is_none() && bound <= now {
+            self.store.put_lower_bound(account, region, group, bound)?;
+        }
+        Ok(bound)
+    }
+
+    fn plan(
+        &mut self,
+        account: String,
+        key: StreamKey,
+        last_ingestion_time: Option<i64>,
+        settings: &PlanSettings,
+    ) -> Result<(StreamId, StreamDecision), CheckpointError> {
+        let reference = self.store.get(&key)?;
+        let forward = self.store.get_cursor(&account, &key, Segment::Forward)?;
+        let backfill = self.store.get_cursor(&account, &key, Segment::Backfill)?;
+        let decision = plan_stream(
+            StoredStream {
+                reference: reference.as_ref(),
+                forward: forward.as_ref(),
+                backfill: backfill.as_ref(),
+            },
+            last_ingestion_time,
+            settings,
+        );
+        let id = StreamId(self.streams.len());
+        let mut entry = StreamEntry {
+            account,
+            key,
+            reference,
+            forward: None,
+            backfill: None,
+            backfill_done: false,
+            dirty: false,
+        };
+        if let StreamDecision::Read(plan) = &decision {
+            for segment in &plan.segments {
+                match segment.cursor.segment {
+                    Segment::Forward => entry.forward = Some(segment.cursor.clone()),
+                    Segment::Backfill => entry.backfill = Some(segment.cursor.clone()),
+                }
+            }
+        }
+        self.streams.push(entry);
+        Ok((id, decision))
+    }
+
+    fn deliver(
+        &mut self,
+        id: StreamId,
+        segment: Segment,
+        page: Page,
+        first: usize,
+    ) -> Result<(), OwnerError> {
+        let now = self.settings.clock.now_millis();
+        // Disjoint borrows: the loop below commits (all streams) between
+        // events of this one.
+        let Owner {
+            store,
+            socket,
+            settings,
+            streams,
+            uncommitted,
+            dirty,
+            counts,
+        } = self;
+        let Some(entry) = streams.get_mut(id.0) else {
+            return Ok(());
+        };
+        let cursor = cursor_of(entry, segment).get_or_insert_with(|| {
+            StreamCursor::new(
+                segment,
+                page.requested.start_time.unwrap_or(0),
+                page.requested.end_time,
+            )
+        });
+        // The page's own request becomes the cursor's: a restart fetches
+        // this very page again and skips what is consumed below.
+        if cursor.page_token != page.requested.forward_token {
+            cursor.token_saved_at = Some(now);
+            cursor.page_token = page.requested.forward_token.clone();
+        }
+        cursor.window_start = page.requested.start_time.unwrap_or(cursor.window_start);
+        cursor.window_end = page.requested.end_time;
+        cursor.page_consumed = first as u64;
+
+        let mut sent_in_page = 0u64;
+        for event in page.events.iter().skip(first) {
+            let Some(entry) = streams.get_mut(id.0) else {
+                return Ok(());
+            };
+            let window_end = cursor_of(entry, segment)
+                .as_ref()
+                .and_then(|c| c.window_end);
+            let (group, stream) = (&entry.key.log_group, &entry.key.log_stream);
+            let outside = window_end.is_some_and(|end| event.timestamp >= end);
+            if outside {
+                counts.outside_window += 1;
+            } else if settings
+                .discard
+                .as_ref()
+                .is_some_and(|discard| discard(&event.message))
+            {
+                counts.discarded += 1;
+                tracing::trace!(
+                    "Discarding the event of {} in \"{group}\"/\"{stream}\": it matches discard_regex",
+                    event.timestamp
+                );
+            } else {
+                match socket.send_event(event.message.as_bytes())? {
+                    SendOutcome::Delivered => {}
+                    SendOutcome::Truncated {
+                        original_len,
+                        kept_len,
+                        ..
+                    } => {
+                        counts.truncated += 1;
+                        tracing::warn!(
+                            "Event of {original_len} bytes in log group \"{group}\", stream \
+                             \"{stream}\", timestamp {} was truncated to {kept_len} bytes to fit \
+                             analysisd's message limit.",
+                            event.timestamp
+                        );
+                    }
+                }
+                counts.delivered += 1;
+                sent_in_page += 1;
+                *uncommitted += 1;
+            }
+            // Recorded only now that the kernel has the datagram.
+            record_handled(
+                entry,
+                segment,
+                event.timestamp,
+                event.ingestion_time,
+                outside,
+            );
+            *dirty = true;
+            if *uncommitted >= settings.commit_every {
+                // Commit before the next send: the bound on re-sent events.
+                commit_streams(store, streams, counts)?;
+                *uncommitted = 0;
+                *dirty = false;
+            }
+        }
+
+        // The whole page is handled: the next request is the next token.
+        let Some(entry) = streams.get_mut(id.0) else {
+            return Ok(());
+        };
+        let has_row = entry.reference.is_some();
+        if let Some(cursor) = cursor_of(entry, segment).as_mut() {
+            if cursor.page_token.as_deref() != Some(page.next_forward_token.as_str()) {
+                cursor.page_token = Some(page.next_forward_token.clone());
+                cursor.token_saved_at = Some(now);
+            }
+            cursor.page_consumed = 0;
+        }
+        if segment == Segment::Forward
+            && let Some(row) = entry.reference.as_mut()
+        {
+            row.next_token = Some(page.next_forward_token.clone());
+        }
+        if has_row {
+            entry.dirty = true;
+            *dirty = true;
+        }
+        if sent_in_page > 0 {
+            tracing::debug!("+++ Sent {sent_in_page} events to Analysisd");
+        }
+        Ok(())
+    }
+
+    fn segment_done(&mut self, id: StreamId, segment: Segment, server_time: Option<i64>) {
+        let Some(entry) = self.streams.get_mut(id.0) else {
+            return;
+        };
+        match segment {
+            Segment::Backfill => {
+                if let (Some(backfill), Some(row)) = (&entry.backfill, entry.reference.as_mut()) {
+                    // Everything from the backfill's start on is covered now.
+                    row.start_time = Some(row.start_time.map_or(backfill.window_start, |start| {
+                        start.min(backfill.window_start)
+                    }));
+                    entry.backfill_done = true;
+                    entry.dirty = true;
+                    self.dirty = true;
+                }
+            }
+            Segment::Forward => {
+                // Only a stream with something recorded gets a read time: a
+                // run that finds nothing in a new stream writes nothing.
+                if entry.reference.is_some()
+                    && let Some(forward) = entry.forward.as_mut()
+                {
+                    forward.read_at = server_time.or(forward.max_ingestion_time);
+                    entry.dirty = true;
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), CheckpointError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        commit_streams(&mut self.store, &mut self.streams, &mut self.counts)?;
+        self.uncommitted = 0;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// The cursor of one read of a stream.
+fn cursor_of(entry: &mut StreamEntry, segment: Segment) -> &mut Option<StreamCursor> {
+    match segment {
+        Segment::Forward => &mut entry.forward,
+        Segment::Backfill => &mut entry.backfill,
+    }
+}
+
+/// Advances a read past one event, delivered or not.
+fn record_handled(
+    entry: &mut StreamEntry,
+    segment: Segment,
+    timestamp: i64,
+    ingestion_time: i64,
+    outside_window: bool,
+) {
+    let Some(cursor) = cursor_of(entry, segment).as_mut() else {
+        return;
+    };
+    cursor.page_consumed += 1;
+    if cursor.last_timestamp == Some(timestamp) {
+        cursor.last_timestamp_count += 1;
+    } else {
+        cursor.last_timestamp = Some(timestamp);
+        cursor.last_timestamp_count = 1;
+    }
+    cursor.max_ingestion_time = cursor.max_ingestion_time.max(Some(ingestion_time));
+    let window_start = cursor.window_start;
+    if !outside_window {
+        // The reference's row: the oldest and newest timestamps covered.
+        let row = entry.reference.get_or_insert(StreamCheckpoint {
+            next_token: None,
+            start_time: Some(window_start),
+            end_time: None,
+        });
+        row.start_time = Some(
+            row.start_time
+                .map_or(timestamp, |start| start.min(timestamp)),
+        );
+        row.end_time = row.end_time.max(Some(timestamp));
+    }
+    entry.dirty = true;
+}
+
+fn commit_streams(
+    store: &mut CheckpointStore,
+    streams: &mut [StreamEntry],
+    counts: &mut DeliveryCounts,
+) -> Result<(), CheckpointError> {
+    let batch = store.transaction()?;
+    for entry in streams.iter_mut().filter(|entry| entry.dirty) {
+        let Some(row) = &entry.reference else {
+            continue;
+        };
+        batch.put(&entry.key, row)?;
+        if let Some(forward) = entry.forward.as_mut() {
+            forward.reference_token = row.next_token.clone();
+            batch.put_cursor(&entry.account, &entry.key, forward)?;
+        }
+        if entry.backfill_done {
+            batch.delete_cursor(&entry.account, &entry.key, Segment::Backfill)?;
+        } else if let Some(backfill) = &entry.backfill {
+            batch.put_cursor(&entry.account, &entry.key, backfill)?;
+        }
+    }
+    batch.commit()?;
+    for entry in streams.iter_mut() {
+        entry.dirty = false;
+    }
+    counts.commits += 1;
+    Ok(())
+}
