@@ -1,53 +1,53 @@
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything that can go wrong delivering events to analysisd.
+///
+/// Whatever the error, the event it was about was not accepted by the kernel,
+/// so it can be sent again and the position after it must not be stored.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnalysisdError {
-    /// No file at the socket's path: Wazuh is not running, or `WAZUH_HOME` is
-    /// wrong.
-    #[error("Wazuh must be running: the analysisd queue socket {path} does not exist")]
-    SocketMissing { path: PathBuf },
+    /// No file at the socket's path, for as long as the socket was willing to
+    /// wait: Wazuh is not running, or `WAZUH_HOME` is wrong.
+    #[error(
+        "Wazuh must be running: the analysisd queue socket {path} does not exist{}",
+        after(*waited)
+    )]
+    SocketMissing { path: PathBuf, waited: Duration },
 
-    /// The socket file exists but nothing is bound to it: analysisd stopped
-    /// (or crashed) and left it behind.
-    #[error("Wazuh must be running: nothing is listening on the analysisd queue socket {path}")]
-    NotRunning { path: PathBuf },
+    /// The socket file exists but nothing was bound to it, for as long as the
+    /// socket was willing to wait: analysisd stopped (or crashed) and left it
+    /// behind.
+    #[error(
+        "Wazuh must be running: nothing is listening on the analysisd queue socket {path}{}",
+        after(*waited)
+    )]
+    NotRunning { path: PathBuf, waited: Duration },
 
     /// Something other than a socket is at the path.
     #[error("the analysisd queue {path} is {found}, not a socket")]
-    NotASocket { path: PathBuf, found: &'static str },
+    NotASocket { path: PathBuf, found: FileKind },
 
-    /// analysisd did not take the event in time: its queue stayed full. The
-    /// event was not sent and can be sent again.
-    #[error(
-        "analysisd did not accept the event {}: its queue {path} is full",
-        match timeout { Some(t) => format!("within {t:?}"), None => "at once".to_owned() }
-    )]
-    WouldBlock {
-        path: PathBuf,
-        /// The wait that ran out; `None` when the socket does not wait.
-        timeout: Option<Duration>,
-    },
+    /// analysisd took nothing for the whole stall timeout: its queue stayed
+    /// full (or the kernel stayed short of buffer memory).
+    #[error("analysisd did not accept an event for {waited:?}: its queue {path} stayed full")]
+    Stalled { path: PathBuf, waited: Duration },
 
-    /// The kernel refused the datagram as too large. Truncation to the
-    /// datagram limit and the send-buffer check at connect time should make
-    /// this impossible; it is typed so that it cannot pass unnoticed.
+    /// The kernel refused the datagram as too large. Fitting the datagram
+    /// limit to the send buffer at connect time makes this impossible unless
+    /// `net.core.wmem_max` is lowered during the run; it is typed so that it
+    /// cannot pass unnoticed.
     #[error("the {len}-byte datagram is too long for the analysisd queue socket {path}")]
     MessageTooLong { path: PathBuf, len: usize },
 
-    /// The socket's send buffer cannot hold a datagram of the configured
-    /// limit, even after asking the kernel for more.
+    /// The socket's send buffer cannot hold even the smallest datagram.
     #[error(
-        "the send buffer of the analysisd queue socket {path} is {send_buffer} bytes, too small for \
-         {limit}-byte datagrams: lower the limit or raise net.core.wmem_max"
+        "the send buffer of the analysisd queue socket {path} is {send_buffer} bytes, too small \
+         for any datagram: raise net.core.wmem_max"
     )]
-    SendBufferTooSmall {
-        path: PathBuf,
-        limit: usize,
-        send_buffer: usize,
-    },
+    SendBufferTooSmall { path: PathBuf, send_buffer: usize },
 
     /// A datagram limit outside what can work.
     #[error("a datagram limit of {limit} bytes is outside {min}..={max}")]
@@ -75,24 +75,86 @@ pub enum AnalysisdError {
     },
 }
 
+fn after(waited: Duration) -> String {
+    if waited.is_zero() {
+        String::new()
+    } else {
+        format!(" (waited {waited:?})")
+    }
+}
+
 impl AnalysisdError {
-    /// The exit code the reference uses for this failure: 11 when nothing
-    /// listens on the socket ("Wazuh must be running."), 13 for any other
-    /// failure to reach or send to analysisd.
+    /// The exit code for this failure: 11 ("Wazuh must be running.") when
+    /// analysisd is absent or stuck, 13 for any other failure to reach or
+    /// send to analysisd.
+    ///
+    /// The reference exits 11 only when nothing is bound to the socket and 13
+    /// when the file is missing; both mean the same to the administrator, so
+    /// both are 11 here. A queue that stays full ([`AnalysisdError::Stalled`])
+    /// is the same situation seen from the sender, so it is 11 as well.
     ///
     /// A datagram the kernel finds too long is dropped by the reference with
     /// exit 0; here it never gets that far (see
     /// [`AnalysisdError::MessageTooLong`]), so it is an error like the rest.
     pub fn reference_exit_code(&self) -> i32 {
         match self {
-            Self::NotRunning { .. } => 11,
+            Self::SocketMissing { .. } | Self::NotRunning { .. } | Self::Stalled { .. } => 11,
             _ => 13,
         }
     }
 
     /// Whether the fix is to start Wazuh (the reference's "Wazuh must be
-    /// running.").
+    /// running."): no socket, or nobody bound to it.
     pub fn means_wazuh_is_down(&self) -> bool {
         matches!(self, Self::SocketMissing { .. } | Self::NotRunning { .. })
+    }
+
+    /// Whether waiting can cure this: analysisd (re)starting removes, binds
+    /// and (through a link) points the path anew.
+    pub(crate) fn may_pass_with_time(&self) -> bool {
+        matches!(
+            self,
+            Self::SocketMissing { .. }
+                | Self::NotRunning { .. }
+                | Self::NotASocket {
+                    found: FileKind::DanglingSymlink,
+                    ..
+                }
+        )
+    }
+
+    /// Records how long the socket waited before giving up.
+    pub(crate) fn after_waiting(mut self, how_long: Duration) -> Self {
+        if let Self::SocketMissing { waited, .. } | Self::NotRunning { waited, .. } = &mut self {
+            *waited = how_long;
+        }
+        self
+    }
+}
+
+/// What was found at the socket's path instead of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    RegularFile,
+    Directory,
+    NamedPipe,
+    Device,
+    /// A symbolic link whose target does not exist.
+    DanglingSymlink,
+    /// Anything else that is not a socket either.
+    Other,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RegularFile => "a regular file",
+            Self::Directory => "a directory",
+            Self::NamedPipe => "a named pipe",
+            Self::Device => "a device",
+            Self::DanglingSymlink => "a dangling symbolic link",
+            Self::Other => "something else",
+        })
     }
 }

@@ -20,9 +20,11 @@ impl DatagramLimit {
     pub const DEFAULT: Self = Self(OS_MAXSTR - 1);
     /// The header plus one byte: a smaller limit could not carry any event.
     pub const MIN: usize = HEADER.len() + 1;
-    /// 16 MiB: sixteen times the largest CloudWatch event, and small enough
-    /// that the send-buffer size derived from it fits the kernel's `int`.
-    pub const MAX: usize = 16 * 1024 * 1024;
+    /// 4 MiB: four times the largest CloudWatch event. Linux cannot allocate
+    /// much larger Unix datagrams (the part it does not page must fit one
+    /// `kmalloc`, 4 MiB with 4 KiB pages): a bigger limit would make the
+    /// kernel refuse a long event with `ENOBUFS` forever.
+    pub const MAX: usize = 4 * 1024 * 1024;
 
     /// A limit of `bytes` per datagram, header included.
     pub fn new(bytes: usize) -> Result<Self, AnalysisdError> {
@@ -61,10 +63,12 @@ pub enum SendOutcome {
     /// The whole event was sent.
     Delivered,
     /// Only the first `kept_len` of `original_len` bytes fit in the datagram
-    /// limit and were sent.
+    /// limit in force, `limit` (which the send buffer may have lowered below
+    /// the configured one), and were sent.
     Truncated {
         original_len: usize,
         kept_len: usize,
+        limit: DatagramLimit,
     },
 }
 
@@ -83,6 +87,7 @@ pub fn frame(message: &[u8], limit: DatagramLimit, datagram: &mut Vec<u8>) -> Se
         SendOutcome::Truncated {
             original_len: message.len(),
             kept_len: kept.len(),
+            limit,
         }
     }
 }
@@ -200,7 +205,8 @@ mod tests {
             outcome,
             SendOutcome::Truncated {
                 original_len: 65_524,
-                kept_len: 65_523
+                kept_len: 65_523,
+                limit: DatagramLimit::DEFAULT
             }
         );
     }
@@ -214,7 +220,8 @@ mod tests {
             outcome,
             SendOutcome::Truncated {
                 original_len: 7,
-                kept_len: 2
+                kept_len: 2,
+                limit: limit(16)
             }
         );
     }

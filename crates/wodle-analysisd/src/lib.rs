@@ -3,8 +3,12 @@
 //! Each event travels as one datagram on `<WAZUH_HOME>/queue/sockets/queue`:
 //! the header `1:Wazuh-AWS:` followed by the event's raw bytes, cut to the
 //! datagram limit (65,535 bytes by default) at a character boundary. One
-//! [`AnalysisdSocket`] serves a whole run, and it reconnects by itself when
-//! analysisd restarts.
+//! [`AnalysisdSocket`] serves a whole run. It waits for analysisd rather
+//! than fail at its first hiccup: for the socket to appear at start, for a
+//! full queue to drain, for a restarted analysisd to be back, each for a
+//! bounded time without progress ([`SocketOptions`]). An event is reported
+//! delivered only once the kernel has accepted its datagram, so a caller that
+//! stores its position after `Ok` never skips an event.
 //!
 //! ```no_run
 //! use wodle_analysisd::{AnalysisdSocket, SendOutcome};
@@ -13,7 +17,7 @@
 //! let mut analysisd = AnalysisdSocket::connect("/var/ossec/queue/sockets/queue")?;
 //! match analysisd.send_event(b"127.0.0.1 - - [31/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 12")? {
 //!     SendOutcome::Delivered => {}
-//!     SendOutcome::Truncated { original_len, kept_len } => {
+//!     SendOutcome::Truncated { original_len, kept_len, .. } => {
 //!         eprintln!("event truncated from {original_len} to {kept_len} bytes");
 //!     }
 //! }
@@ -25,8 +29,13 @@
 
 mod error;
 mod frame;
+mod options;
+mod retry;
+mod send_buffer;
 mod socket;
 
-pub use error::AnalysisdError;
+pub use error::{AnalysisdError, FileKind};
 pub use frame::{DatagramLimit, HEADER, OS_MAXSTR, SendOutcome, frame, truncate_at_char_boundary};
-pub use socket::{AnalysisdSocket, SocketOptions};
+pub use options::{ReconnectBackoff, SocketOptions};
+pub use send_buffer::LimitLowered;
+pub use socket::AnalysisdSocket;

@@ -1,59 +1,72 @@
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::AnalysisdError;
+use crate::error::FileKind;
 use crate::frame::{DatagramLimit, OS_MAXSTR, SendOutcome, frame};
-
-/// Settings for [`AnalysisdSocket::connect_with`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SocketOptions {
-    /// The largest datagram sent, header included.
-    pub limit: DatagramLimit,
-    /// How long a send may wait while analysisd's queue is full:
-    /// `None` waits for as long as it takes (what the reference does),
-    /// `Some(Duration::ZERO)` never waits, anything else waits at most that
-    /// long. When the wait runs out the send fails with
-    /// [`AnalysisdError::WouldBlock`] and the event can be sent again.
-    pub send_timeout: Option<Duration>,
-}
-
-impl SocketOptions {
-    /// The default wait: analysisd drains its queue continuously, so a queue
-    /// still full after this long means analysisd is stuck or overloaded, and
-    /// the caller should hear about it rather than hang.
-    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
-}
-
-impl Default for SocketOptions {
-    fn default() -> Self {
-        Self {
-            limit: DatagramLimit::DEFAULT,
-            send_timeout: Some(Self::DEFAULT_SEND_TIMEOUT),
-        }
-    }
-}
+use crate::options::SocketOptions;
+use crate::retry::{self, RetryWindow};
+use crate::send_buffer::{self, Fit, LimitLowered};
 
 /// One connected datagram socket to analysisd's queue, kept for a whole run.
 ///
 /// The reference opens, connects and closes a socket for every event; one
 /// connection spares those three system calls per event. The cost is that a
 /// restarted analysisd binds a new socket at the same path, which the old
-/// connection cannot reach: [`AnalysisdSocket::send_event`] reconnects once
-/// when that happens.
+/// connection cannot reach: [`AnalysisdSocket::send_event`] reconnects when
+/// that happens.
 ///
-/// Sends block (a Unix datagram send is quick unless analysisd's queue is
-/// full) for at most [`SocketOptions::send_timeout`].
+/// Everything here blocks the calling thread, for at most the bounds of
+/// [`SocketOptions`]; an async caller runs it on a blocking thread.
 pub struct AnalysisdSocket {
-    socket: UnixDatagram,
     path: PathBuf,
     options: SocketOptions,
+    /// `None` after analysisd went away and could not be reached again
+    /// within a send's bound: the next send starts by reconnecting.
+    connection: Option<Connection>,
+    /// The limit in force, which the send buffer may have lowered.
+    limit: DatagramLimit,
+    limit_lowered: Option<LimitLowered>,
     // Reused for every event: framing allocates only when an event is larger
     // than any before it.
     datagram: Vec<u8>,
+}
+
+struct Connection {
+    socket: UnixDatagram,
+    /// The send wait set on the socket, kept to skip the system calls when
+    /// it does not change: `None` blocks without limit, `Some(ZERO)` is
+    /// non-blocking.
+    send_wait: Option<Duration>,
+}
+
+impl Connection {
+    fn new(socket: UnixDatagram) -> Self {
+        // What a fresh socket does: block, without limit.
+        Self {
+            socket,
+            send_wait: None,
+        }
+    }
+
+    fn wait_at_most(&mut self, wait: Option<Duration>) -> io::Result<()> {
+        if self.send_wait == wait {
+            return Ok(());
+        }
+        match wait {
+            // std refuses a zero timeout; "never wait" is what non-blocking means.
+            Some(wait) if wait.is_zero() => self.socket.set_nonblocking(true)?,
+            wait => {
+                self.socket.set_nonblocking(false)?;
+                self.socket.set_write_timeout(wait)?;
+            }
+        }
+        self.send_wait = wait;
+        Ok(())
+    }
 }
 
 impl AnalysisdSocket {
@@ -62,65 +75,126 @@ impl AnalysisdSocket {
         Self::connect_with(path, SocketOptions::default())
     }
 
-    /// Connects to the queue socket at `path`.
+    /// Connects to the queue socket at `path`, waiting up to
+    /// [`SocketOptions::connect_timeout`] for analysisd to come up.
     ///
-    /// Fails at once, with an error naming the path, if there is no socket
-    /// there or nothing is bound to it, rather than on the first event.
+    /// Fails with an error naming the path if there is still no socket there
+    /// or nothing bound to it by then, and at once if something other than a
+    /// socket is there, rather than on the first event.
     pub fn connect_with(
         path: impl AsRef<Path>,
         options: SocketOptions,
     ) -> Result<Self, AnalysisdError> {
         let path = path.as_ref().to_path_buf();
-        let socket = open(&path, &options)?;
+        let mut window = retry::window(options.connect_timeout, options.reconnect_backoff);
+        let opened = open_within(&path, options.limit, &mut window)?;
+        if let Some(lowered) = opened.limit_lowered {
+            tracing::debug!(path = %path.display(), %lowered, "datagram limit lowered");
+        }
         Ok(Self {
-            socket,
             path,
             options,
-            datagram: Vec::with_capacity(options.limit.get().min(OS_MAXSTR)),
+            connection: Some(Connection::new(opened.socket)),
+            limit: opened.limit,
+            limit_lowered: opened.limit_lowered,
+            datagram: Vec::with_capacity(opened.limit.get().min(OS_MAXSTR)),
         })
     }
 
     /// Sends one event as one datagram: the header, then `message`, truncated
-    /// to the datagram limit if need be (the outcome says so).
+    /// to the datagram limit in force if need be (the outcome says so).
     ///
-    /// If analysisd went away since the last send (`ECONNREFUSED`, or
-    /// `ENOTCONN` once the kernel dropped the dead peer), the socket
-    /// reconnects once and sends again; a restarted analysisd thus loses
-    /// nothing. If it is still gone, the error says so.
+    /// `Ok` means the kernel accepted the datagram into analysisd's queue;
+    /// on any error it did not, and the event can be sent again.
+    ///
+    /// While analysisd's queue is full the send waits; if analysisd went away
+    /// (`ECONNREFUSED`, `ENOTCONN`: it stopped or restarted) the socket
+    /// reconnects, at once and then with growing pauses. Either wait ends,
+    /// in an error, after [`SocketOptions::stall_timeout`] without the
+    /// datagram going through.
     pub fn send_event(&mut self, message: &[u8]) -> Result<SendOutcome, AnalysisdError> {
-        let outcome = frame(message, self.options.limit, &mut self.datagram);
-        match self.send_datagram() {
-            Ok(sent) => self.check_whole(sent)?,
-            Err(error) if peer_is_gone(&error) => {
-                tracing::debug!(path = %self.path.display(), %error, "analysisd went away; reconnecting");
-                self.socket = open(&self.path, &self.options)?;
-                let sent = self.send_datagram().map_err(|e| self.send_error(e))?;
-                self.check_whole(sent)?;
-            }
-            Err(error) => return Err(self.send_error(error)),
-        }
-        Ok(outcome)
-    }
-
-    fn send_datagram(&self) -> io::Result<usize> {
+        let mut outcome = frame(message, self.limit, &mut self.datagram);
+        let mut window = retry::window(self.options.stall_timeout, self.options.reconnect_backoff);
+        // The whole bound, not what is left of it: the same value every time
+        // spares a system call per event on the usual path.
+        let mut send_wait = window.remaining().map(|_| self.options.stall_timeout);
+        let mut reconnected = false;
         loop {
-            match self.socket.send(&self.datagram) {
-                // A send with a timeout is never restarted after a signal
-                // (signal(7)), even with SA_RESTART; nothing was sent yet.
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                result => return result,
+            let connection = match self.connection.as_mut() {
+                Some(connection) => connection,
+                None => {
+                    // A reconnection that gets straight through but whose
+                    // send is refused again must not spin.
+                    if reconnected && !window.pause() {
+                        return Err(AnalysisdError::NotRunning {
+                            path: self.path.clone(),
+                            waited: window.waited(),
+                        });
+                    }
+                    self.reconnect(&mut window)?;
+                    reconnected = true;
+                    // A new socket may have got a smaller send buffer.
+                    if self.datagram.len() > self.limit.get() {
+                        outcome = frame(message, self.limit, &mut self.datagram);
+                    }
+                    send_wait = window.remaining();
+                    continue;
+                }
+            };
+            connection
+                .wait_at_most(send_wait)
+                .map_err(|source| AnalysisdError::Send {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            let error = match connection.socket.send(&self.datagram) {
+                Ok(sent) => {
+                    self.check_whole(sent)?;
+                    return Ok(outcome);
+                }
+                Err(error) => error,
+            };
+            match error.raw_os_error() {
+                Some(libc::ECONNREFUSED | libc::ENOTCONN) => {
+                    tracing::debug!(path = %self.path.display(), %error, "analysisd went away; reconnecting");
+                    self.connection = None;
+                }
+                // The queue stayed full for the whole wait given to the send.
+                Some(libc::EAGAIN) if window.has_run_out() => {
+                    return Err(AnalysisdError::Stalled {
+                        path: self.path.clone(),
+                        waited: window.waited(),
+                    });
+                }
+                // Woken before the bound (a signal, or a timer that rounded
+                // down): wait again for what is left.
+                Some(libc::EAGAIN | libc::EINTR) => send_wait = window.remaining(),
+                // The kernel is short of memory for the datagram: like a full
+                // queue it passes with time, but nothing wakes a waiting send
+                // when it does, so poll.
+                Some(libc::ENOBUFS) => {
+                    if !window.pause() {
+                        return Err(AnalysisdError::Stalled {
+                            path: self.path.clone(),
+                            waited: window.waited(),
+                        });
+                    }
+                    send_wait = window.remaining();
+                }
+                Some(libc::EMSGSIZE) => {
+                    return Err(AnalysisdError::MessageTooLong {
+                        path: self.path.clone(),
+                        len: self.datagram.len(),
+                    });
+                }
+                _ => {
+                    return Err(AnalysisdError::Send {
+                        path: self.path.clone(),
+                        source: error,
+                    });
+                }
             }
         }
-    }
-
-    /// Changes how long sends may wait; see [`SocketOptions::send_timeout`].
-    pub fn set_send_timeout(&mut self, timeout: Option<Duration>) -> Result<(), AnalysisdError> {
-        apply_send_timeout(&self.socket, timeout).map_err(|source| AnalysisdError::Connect {
-            path: self.path.clone(),
-            source,
-        })?;
-        self.options.send_timeout = timeout;
-        Ok(())
     }
 
     /// The socket's path.
@@ -128,9 +202,40 @@ impl AnalysisdSocket {
         &self.path
     }
 
-    /// The settings in force.
+    /// The settings asked for.
     pub fn options(&self) -> SocketOptions {
         self.options
+    }
+
+    /// The datagram limit in force: [`SocketOptions::limit`], unless the send
+    /// buffer could not take it (see [`AnalysisdSocket::limit_lowered`]).
+    pub fn limit(&self) -> DatagramLimit {
+        self.limit
+    }
+
+    /// Set when the kernel's cap on the send buffer forced a smaller datagram
+    /// limit than the one asked for: a warning for the caller to show.
+    ///
+    /// Known from [`AnalysisdSocket::connect_with`] on; a reconnection looks
+    /// at the send buffer anew, so it can change only if `net.core.wmem_max`
+    /// changes during the run.
+    pub fn limit_lowered(&self) -> Option<LimitLowered> {
+        self.limit_lowered
+    }
+
+    fn reconnect<P: Iterator<Item = Duration>>(
+        &mut self,
+        window: &mut RetryWindow<P>,
+    ) -> Result<(), AnalysisdError> {
+        let opened = open_within(&self.path, self.options.limit, window)?;
+        if opened.limit_lowered != self.limit_lowered {
+            tracing::debug!(path = %self.path.display(), limit = opened.limit.get(), "datagram limit changed on reconnection");
+        }
+        self.limit = opened.limit;
+        self.limit_lowered = opened.limit_lowered;
+        self.connection = Some(Connection::new(opened.socket));
+        tracing::debug!(path = %self.path.display(), "reconnected to analysisd");
+        Ok(())
     }
 
     /// A datagram goes whole or not at all; anything else would be a kernel
@@ -148,71 +253,86 @@ impl AnalysisdSocket {
             })
         }
     }
-
-    fn send_error(&self, error: io::Error) -> AnalysisdError {
-        let path = self.path.clone();
-        match error.raw_os_error() {
-            Some(libc::ECONNREFUSED | libc::ENOTCONN) => AnalysisdError::NotRunning { path },
-            Some(libc::EMSGSIZE) => AnalysisdError::MessageTooLong {
-                path,
-                len: self.datagram.len(),
-            },
-            // ENOBUFS: the kernel is short of memory for the datagram, which
-            // like a full queue passes with time.
-            Some(libc::EAGAIN | libc::ENOBUFS) => AnalysisdError::WouldBlock {
-                path,
-                timeout: self.options.send_timeout.filter(|t| !t.is_zero()),
-            },
-            _ => AnalysisdError::Send {
-                path,
-                source: error,
-            },
-        }
-    }
 }
 
 // By hand: the derived form would print the whole datagram buffer.
 impl std::fmt::Debug for AnalysisdSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnalysisdSocket")
-            .field("socket", &self.socket)
             .field("path", &self.path)
             .field("options", &self.options)
+            .field("connected", &self.connection.is_some())
+            .field("limit", &self.limit)
+            .field("limit_lowered", &self.limit_lowered)
             .finish_non_exhaustive()
     }
 }
 
-fn peer_is_gone(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::ECONNREFUSED | libc::ENOTCONN)
-    )
+struct Opened {
+    socket: UnixDatagram,
+    limit: DatagramLimit,
+    limit_lowered: Option<LimitLowered>,
+}
+
+/// [`open`], again and again while analysisd is absent, until it works or
+/// the window closes.
+fn open_within<P: Iterator<Item = Duration>>(
+    path: &Path,
+    requested: DatagramLimit,
+    window: &mut RetryWindow<P>,
+) -> Result<Opened, AnalysisdError> {
+    loop {
+        match open(path, requested) {
+            Ok(opened) => return Ok(opened),
+            Err(error) if error.may_pass_with_time() => {
+                if !window.pause() {
+                    return Err(error.after_waiting(window.waited()));
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Checks what is at `path`, then makes a socket fit for the limit and
 /// connects it.
-fn open(path: &Path, options: &SocketOptions) -> Result<UnixDatagram, AnalysisdError> {
+fn open(path: &Path, requested: DatagramLimit) -> Result<Opened, AnalysisdError> {
     check_is_socket(path)?;
     let connect_error = |source| AnalysisdError::Connect {
         path: path.to_path_buf(),
         source,
     };
     let socket = UnixDatagram::unbound().map_err(connect_error)?;
-    ensure_send_buffer(&socket, path, options.limit)?;
-    apply_send_timeout(&socket, options.send_timeout).map_err(connect_error)?;
+    let (limit, limit_lowered) =
+        match send_buffer::fit(&socket, requested).map_err(connect_error)? {
+            Fit::Whole(limit) => (limit, None),
+            Fit::Lowered(lowered) => (lowered.effective, Some(lowered)),
+            Fit::Nothing { send_buffer } => {
+                return Err(AnalysisdError::SendBufferTooSmall {
+                    path: path.to_path_buf(),
+                    send_buffer,
+                });
+            }
+        };
     socket
         .connect(path)
         .map_err(|source| match source.raw_os_error() {
             Some(libc::ECONNREFUSED) => AnalysisdError::NotRunning {
                 path: path.to_path_buf(),
+                waited: Duration::ZERO,
             },
             // Removed between the check and the connect: analysisd stopping.
             Some(libc::ENOENT) => AnalysisdError::SocketMissing {
                 path: path.to_path_buf(),
+                waited: Duration::ZERO,
             },
             _ => connect_error(source),
         })?;
-    Ok(socket)
+    Ok(Opened {
+        socket,
+        limit,
+        limit_lowered,
+    })
 }
 
 /// connect(2) on a regular file says only "connection refused", which would
@@ -226,9 +346,10 @@ fn check_is_socket(path: &Path) -> Result<(), AnalysisdError> {
         Ok(metadata) => metadata.file_type(),
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Err(match std::fs::symlink_metadata(path) {
-                Ok(_) => not_a_socket("a dangling symbolic link"),
+                Ok(_) => not_a_socket(FileKind::DanglingSymlink),
                 Err(_) => AnalysisdError::SocketMissing {
                     path: path.to_path_buf(),
+                    waited: Duration::ZERO,
                 },
             });
         }
@@ -242,117 +363,15 @@ fn check_is_socket(path: &Path) -> Result<(), AnalysisdError> {
     let found = if file_type.is_socket() {
         return Ok(());
     } else if file_type.is_file() {
-        "a regular file"
+        FileKind::RegularFile
     } else if file_type.is_dir() {
-        "a directory"
+        FileKind::Directory
     } else if file_type.is_fifo() {
-        "a named pipe"
+        FileKind::NamedPipe
     } else if file_type.is_char_device() || file_type.is_block_device() {
-        "a device"
+        FileKind::Device
     } else {
-        "not a socket"
+        FileKind::Other
     };
     Err(not_a_socket(found))
-}
-
-fn apply_send_timeout(socket: &UnixDatagram, timeout: Option<Duration>) -> io::Result<()> {
-    match timeout {
-        // std refuses a zero timeout; "never wait" is what non-blocking means.
-        Some(timeout) if timeout.is_zero() => {
-            socket.set_write_timeout(None)?;
-            socket.set_nonblocking(true)
-        }
-        timeout => {
-            socket.set_nonblocking(false)?;
-            socket.set_write_timeout(timeout)
-        }
-    }
-}
-
-/// Linux refuses a Unix datagram larger than the send buffer minus this many
-/// bytes (`unix_dgram_sendmsg`).
-const KERNEL_RESERVE: usize = 32;
-
-/// Makes sure a datagram of `limit` bytes fits the socket's send buffer.
-///
-/// The default buffer (`net.core.wmem_default`, ~212 KB) is plenty for the
-/// default 64 KB limit, so nothing is changed then. A larger configured limit
-/// asks for room for two datagrams, so that one can wait in analysisd's
-/// queue while the next is written; the kernel caps the request at
-/// `net.core.wmem_max`, which root may exceed with `SO_SNDBUFFORCE`.
-fn ensure_send_buffer(
-    socket: &UnixDatagram,
-    path: &Path,
-    limit: DatagramLimit,
-) -> Result<(), AnalysisdError> {
-    let needed = limit.get() + KERNEL_RESERVE;
-    let option_error = |source| AnalysisdError::Connect {
-        path: path.to_path_buf(),
-        source,
-    };
-    if send_buffer(socket).map_err(option_error)? >= needed {
-        return Ok(());
-    }
-    set_send_buffer(socket, libc::SO_SNDBUF, 2 * needed).map_err(option_error)?;
-    let mut send_buffer_size = send_buffer(socket).map_err(option_error)?;
-    #[cfg(target_os = "linux")]
-    if send_buffer_size < needed
-        && set_send_buffer(socket, libc::SO_SNDBUFFORCE, 2 * needed).is_ok()
-    {
-        send_buffer_size = send_buffer(socket).map_err(option_error)?;
-    }
-    if send_buffer_size < needed {
-        return Err(AnalysisdError::SendBufferTooSmall {
-            path: path.to_path_buf(),
-            limit: limit.get(),
-            send_buffer: send_buffer_size,
-        });
-    }
-    tracing::debug!(path = %path.display(), send_buffer_size, "raised the analysisd socket's send buffer");
-    Ok(())
-}
-
-fn send_buffer(socket: &UnixDatagram) -> io::Result<usize> {
-    let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the descriptor is open for the borrow of `socket`; `value` and
-    // `len` are valid for writes and `len` holds the size of `value`, as
-    // getsockopt(2) requires for SO_SNDBUF.
-    #[allow(unsafe_code)]
-    let result = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&raw mut value).cast(),
-            &raw mut len,
-        )
-    };
-    if result == 0 {
-        usize::try_from(value).map_err(io::Error::other)
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-fn set_send_buffer(socket: &UnixDatagram, option: libc::c_int, bytes: usize) -> io::Result<()> {
-    // DatagramLimit::MAX keeps this far below c_int::MAX.
-    let value = libc::c_int::try_from(bytes).map_err(io::Error::other)?;
-    // SAFETY: the descriptor is open for the borrow of `socket`; `value` lives
-    // across the call and the length passed is its size.
-    #[allow(unsafe_code)]
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            option,
-            (&raw const value).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }

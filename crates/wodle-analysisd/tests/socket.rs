@@ -1,90 +1,72 @@
-//! The socket against a real bound receiver standing in for analysisd.
+//! The socket against a real bound receiver standing in for analysisd, in a
+//! temporary WAZUH_HOME.
+//!
+//! Durations here are bounds that keep a broken build from hanging, or waits
+//! that the code under test must sit out; no assertion depends on how fast
+//! the machine is.
 
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::path::Path;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use wodle_analysisd::{
-    AnalysisdError, AnalysisdSocket, DatagramLimit, HEADER, SendOutcome, SocketOptions,
+    AnalysisdError, AnalysisdSocket, DatagramLimit, FileKind, HEADER, LimitLowered, SendOutcome,
+    SocketOptions,
 };
+use wodle_testkit::{AnalysisdReceiver, WazuhHome};
 
-/// A receiver bound where analysisd's queue would be.
-struct Analysisd {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    receiver: Option<UnixDatagram>,
-}
-
-impl Analysisd {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let path = dir.path().join("queue");
-        let receiver = UnixDatagram::bind(&path).expect("binding the stand-in analysisd");
-        receiver
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("setting a read timeout");
-        Self {
-            _dir: dir,
-            path,
-            receiver: Some(receiver),
-        }
-    }
-
-    /// What a crash leaves: the socket file, with nobody bound to it.
-    fn crash(&mut self) {
-        self.receiver = None;
-        assert!(self.path.exists());
-    }
-
-    /// What a restart does: a new socket at the same path.
-    fn restart(&mut self) {
-        self.crash();
-        std::fs::remove_file(&self.path).expect("unlinking the old socket");
-        let receiver = UnixDatagram::bind(&self.path).expect("re-binding the stand-in analysisd");
-        receiver
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("setting a read timeout");
-        self.receiver = Some(receiver);
-    }
-
-    fn receive(&self) -> Vec<u8> {
-        // Far larger than any datagram a test expects, so an oversized one
-        // shows as a wrong length instead of being cut by recv.
-        let mut buffer = vec![0; 1 << 20];
-        let len = self
-            .receiver
-            .as_ref()
-            .expect("the stand-in analysisd to be running")
-            .recv(&mut buffer)
-            .expect("no datagram arrived within 5 s");
-        buffer.truncate(len);
-        buffer
-    }
-
-    fn nothing_pending(&self) -> bool {
-        let receiver = self
-            .receiver
-            .as_ref()
-            .expect("the stand-in analysisd to be running");
-        receiver
-            .set_nonblocking(true)
-            .expect("switching to non-blocking");
-        let pending = receiver.recv(&mut [0; 16]).is_ok();
-        receiver
-            .set_nonblocking(false)
-            .expect("switching back to blocking");
-        !pending
-    }
-}
+/// Long enough that no test reaches it unless the code under test is broken.
+const NEVER: Duration = Duration::from_secs(30);
+/// A short bound for the tests that must see it run out.
+const SHORT: Duration = Duration::from_millis(200);
+/// How long analysisd stays away in the tests where it comes back.
+const AWAY: Duration = Duration::from_millis(300);
 
 fn datagram(message: &[u8]) -> Vec<u8> {
     [HEADER, message].concat()
 }
 
+/// Options whose bounds are `connect` at start and `stall` per send.
+fn options(connect: Duration, stall: Duration) -> SocketOptions {
+    SocketOptions {
+        connect_timeout: connect,
+        stall_timeout: stall,
+        ..SocketOptions::default()
+    }
+}
+
+fn connect(path: &Path, stall: Duration) -> AnalysisdSocket {
+    AnalysisdSocket::connect_with(path, options(NEVER, stall))
+        .expect("connecting to the stand-in analysisd")
+}
+
+fn sysctl(name: &str) -> usize {
+    let path = format!("/proc/sys/net/core/{name}");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("parsing {path}: {e}"))
+}
+
+/// The send buffer Linux grants a fresh socket asked for room for `limit`
+/// (socket(7): the request is capped at `wmem_max`, then doubled).
+fn expected_send_buffer(limit: DatagramLimit) -> usize {
+    let needed = limit.get() + 32;
+    let default = sysctl("wmem_default");
+    if default >= needed {
+        default
+    } else {
+        2 * needed.min(sysctl("wmem_max"))
+    }
+}
+
 #[test]
 fn events_arrive_byte_for_byte_one_datagram_each() {
-    let analysisd = Analysisd::start();
-    let mut socket = AnalysisdSocket::connect(&analysisd.path).unwrap();
+    let home = WazuhHome::new();
+    let analysisd = home.bind_analysisd();
+    let mut socket = AnalysisdSocket::connect(home.queue_socket_path()).unwrap();
     let events: [&[u8]; 6] = [
         b"127.0.0.1 - - [31/Jan/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 12",
         b"{\"eventVersion\":\"1.08\",\"nested\":{\"a\":[1,2]}}",
@@ -96,44 +78,54 @@ fn events_arrive_byte_for_byte_one_datagram_each() {
     for event in events {
         assert_eq!(socket.send_event(event).unwrap(), SendOutcome::Delivered);
     }
-    for event in events {
-        assert_eq!(analysisd.receive(), datagram(event));
-    }
-    assert!(analysisd.nothing_pending());
+    let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
+    assert_eq!(analysisd.wait_for_blocking(events.len(), NEVER), expected);
+    assert_eq!(socket.limit(), DatagramLimit::DEFAULT);
+    assert_eq!(socket.limit_lowered(), None);
 }
 
 #[test]
-fn an_oversized_event_is_truncated_to_exactly_65535_bytes() {
-    let analysisd = Analysisd::start();
-    let mut socket = AnalysisdSocket::connect(&analysisd.path).unwrap();
-
-    // "€" (3 bytes) straddles the cut: it must be left out whole.
+fn a_1_mb_event_is_truncated_to_exactly_65535_bytes_at_a_character_boundary() {
+    let home = WazuhHome::new();
+    let analysisd = home.bind_analysisd();
+    let mut socket = AnalysisdSocket::connect(home.queue_socket_path()).unwrap();
     let room = 65_535 - HEADER.len();
+
+    // "€" (3 bytes) straddles the cut: it is left out whole.
     let mut message = vec![b'a'; room - 1];
     message.extend_from_slice("€".as_bytes());
-    message.extend(std::iter::repeat_n(b'z', 100_000));
-    let outcome = socket.send_event(&message).unwrap();
+    message.resize(1_048_576, b'z');
     assert_eq!(
-        outcome,
+        socket.send_event(&message).unwrap(),
         SendOutcome::Truncated {
-            original_len: message.len(),
-            kept_len: room - 1
+            original_len: 1_048_576,
+            kept_len: room - 1,
+            limit: DatagramLimit::DEFAULT,
         }
     );
-    let received = analysisd.receive();
-    assert_eq!(received, datagram(&message[..room - 1]));
 
-    // Plain ASCII fills the datagram to the byte.
-    let message = vec![b'x'; 1_048_576];
-    let _ = socket.send_event(&message).unwrap();
-    let received = analysisd.receive();
-    assert_eq!(received.len(), 65_535);
-    assert_eq!(received, datagram(&message[..room]));
+    // Plain ASCII fills the datagram to the byte, header included.
+    let ascii = vec![b'x'; 1_048_576];
+    assert_eq!(
+        socket.send_event(&ascii).unwrap(),
+        SendOutcome::Truncated {
+            original_len: 1_048_576,
+            kept_len: room,
+            limit: DatagramLimit::DEFAULT,
+        }
+    );
+
+    let received = analysisd.wait_for_blocking(2, NEVER);
+    assert_eq!(received[0], datagram(&message[..room - 1]));
+    assert_eq!(received[0].len(), 65_534);
+    assert_eq!(received[1], datagram(&ascii[..room]));
+    assert_eq!(received[1].len(), 65_535);
 }
 
 #[test]
-fn a_limit_above_the_default_send_buffer_raises_it() {
-    let analysisd = Analysisd::start();
+fn a_300_000_byte_limit_raises_the_send_buffer_and_a_250_kb_event_arrives_whole() {
+    let home = WazuhHome::new();
+    let analysisd = home.bind_analysisd();
     // Above net.core.wmem_default (212,992 bytes on Linux), so the send
     // buffer must grow for such datagrams to pass.
     let limit = DatagramLimit::new(300_000).unwrap();
@@ -141,43 +133,138 @@ fn a_limit_above_the_default_send_buffer_raises_it() {
         limit,
         ..SocketOptions::default()
     };
-    let mut socket = AnalysisdSocket::connect_with(&analysisd.path, options).unwrap();
-    let message = vec![b'm'; 400_000];
-    let outcome = socket.send_event(&message).unwrap();
+    let mut socket = AnalysisdSocket::connect_with(home.queue_socket_path(), options).unwrap();
+    assert!(
+        expected_send_buffer(limit) >= 300_032,
+        "net.core.wmem_max is below 150,016 bytes on this machine: the limit would be lowered"
+    );
+    assert_eq!(socket.limit(), limit);
+    assert_eq!(socket.limit_lowered(), None);
+
+    let whole: Vec<u8> = (0..250_000).map(|i| b"0123456789"[i % 10]).collect();
+    assert_eq!(socket.send_event(&whole).unwrap(), SendOutcome::Delivered);
+    let long = vec![b'm'; 400_000];
     assert_eq!(
-        outcome,
+        socket.send_event(&long).unwrap(),
         SendOutcome::Truncated {
             original_len: 400_000,
-            kept_len: limit.max_message_len()
+            kept_len: 300_000 - HEADER.len(),
+            limit,
         }
     );
+
+    let received = analysisd.wait_for_blocking(2, NEVER);
+    assert_eq!(received[0], datagram(&whole));
+    assert_eq!(received[1].len(), 300_000);
+    assert_eq!(received[1], datagram(&long[..300_000 - HEADER.len()]));
+}
+
+#[test]
+fn the_largest_limit_is_kept_or_lowered_to_what_the_kernel_grants_and_then_used_in_full() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    // The testkit receiver reads at most 1 MiB; this datagram is up to 4.
+    let analysisd = UnixDatagram::bind(&path).unwrap();
+    analysisd.set_read_timeout(Some(NEVER)).unwrap();
+
+    let requested = DatagramLimit::new(DatagramLimit::MAX).unwrap();
+    let options = SocketOptions {
+        limit: requested,
+        ..SocketOptions::default()
+    };
+    let mut socket = AnalysisdSocket::connect_with(&path, options).unwrap();
+
+    // Which of the two happens depends on net.core.wmem_max; both are checked
+    // against what the kernel says it allows.
+    let send_buffer = expected_send_buffer(requested);
+    let effective = if send_buffer - 32 >= requested.get() {
+        assert_eq!(socket.limit_lowered(), None);
+        requested
+    } else {
+        let effective = DatagramLimit::new(send_buffer - 32).unwrap();
+        assert_eq!(
+            socket.limit_lowered(),
+            Some(LimitLowered {
+                requested,
+                effective,
+                send_buffer,
+            })
+        );
+        effective
+    };
+    assert_eq!(socket.limit(), effective);
+
+    let message = vec![b'q'; DatagramLimit::MAX + 1];
     assert_eq!(
-        analysisd.receive(),
-        datagram(&message[..limit.max_message_len()])
+        socket.send_event(&message).unwrap(),
+        SendOutcome::Truncated {
+            original_len: message.len(),
+            kept_len: effective.max_message_len(),
+            limit: effective,
+        }
+    );
+    let mut buffer = vec![0; DatagramLimit::MAX + 1];
+    let len = analysisd.recv(&mut buffer).unwrap();
+    assert_eq!(len, effective.get());
+    assert_eq!(&buffer[..HEADER.len()], HEADER);
+}
+
+#[test]
+fn a_socket_that_appears_after_the_start_is_waited_for() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let binder = thread::spawn({
+        let path = path.clone();
+        move || {
+            thread::sleep(AWAY);
+            AnalysisdReceiver::bind(path)
+        }
+    });
+    let mut socket = AnalysisdSocket::connect_with(&path, options(NEVER, NEVER)).unwrap();
+    let analysisd = binder.join().unwrap();
+    assert_eq!(
+        socket.send_event(b"first event").unwrap(),
+        SendOutcome::Delivered
+    );
+    assert_eq!(
+        analysisd.wait_for_blocking(1, NEVER),
+        [datagram(b"first event")]
     );
 }
 
 #[test]
-fn a_missing_socket_file_means_wazuh_is_not_running() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("queue");
-    match AnalysisdSocket::connect(&path) {
-        Err(error @ AnalysisdError::SocketMissing { .. }) => {
-            assert!(error.means_wazuh_is_down());
-            assert_eq!(error.reference_exit_code(), 13);
-            let message = error.to_string();
-            assert!(message.starts_with("Wazuh must be running"), "{message}");
-            assert!(message.contains(&path.display().to_string()), "{message}");
+fn a_socket_that_never_appears_is_reported_after_the_bound() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    for bound in [SHORT, Duration::ZERO] {
+        match AnalysisdSocket::connect_with(&path, options(bound, NEVER)) {
+            Err(error @ AnalysisdError::SocketMissing { .. }) => {
+                let AnalysisdError::SocketMissing {
+                    path: reported,
+                    waited,
+                } = &error
+                else {
+                    unreachable!()
+                };
+                assert_eq!(reported, &path);
+                assert!(*waited >= bound, "gave up after {waited:?} of {bound:?}");
+                assert!(error.means_wazuh_is_down());
+                assert_eq!(error.reference_exit_code(), 11);
+                let message = error.to_string();
+                assert!(message.starts_with("Wazuh must be running"), "{message}");
+                assert!(message.contains(&path.display().to_string()), "{message}");
+            }
+            other => panic!("expected SocketMissing after {bound:?}, got {other:?}"),
         }
-        other => panic!("expected SocketMissing, got {other:?}"),
     }
 }
 
 #[test]
-fn a_socket_file_nobody_is_bound_to_means_wazuh_is_not_running() {
-    let mut analysisd = Analysisd::start();
+fn a_socket_file_nobody_is_bound_to_is_reported_after_the_bound() {
+    let home = WazuhHome::new();
+    let mut analysisd = home.bind_analysisd();
     analysisd.crash();
-    match AnalysisdSocket::connect(&analysisd.path) {
+    match AnalysisdSocket::connect_with(home.queue_socket_path(), options(SHORT, NEVER)) {
         Err(error @ AnalysisdError::NotRunning { .. }) => {
             assert!(error.means_wazuh_is_down());
             assert_eq!(error.reference_exit_code(), 11);
@@ -188,80 +275,186 @@ fn a_socket_file_nobody_is_bound_to_means_wazuh_is_not_running() {
 }
 
 #[test]
-fn something_other_than_a_socket_at_the_path_is_named() {
+fn something_other_than_a_socket_at_the_path_is_named_without_waiting() {
     let dir = tempfile::tempdir().unwrap();
-
     let file = dir.path().join("file");
     std::fs::write(&file, b"").unwrap();
     let directory = dir.path().join("directory");
     std::fs::create_dir(&directory).unwrap();
-    let dangling = dir.path().join("dangling");
-    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
 
     for (path, expected) in [
-        (file, "a regular file"),
-        (directory, "a directory"),
-        (dangling, "a dangling symbolic link"),
+        (file, FileKind::RegularFile),
+        (directory, FileKind::Directory),
     ] {
-        match AnalysisdSocket::connect(&path) {
+        // A wrong path does not fix itself: failing only after the whole
+        // (here, minute-long) bound would look like a hang.
+        let started = Instant::now();
+        match AnalysisdSocket::connect_with(&path, options(Duration::from_secs(60), NEVER)) {
             Err(error @ AnalysisdError::NotASocket { found, .. }) => {
                 assert_eq!(found, expected);
                 assert!(!error.means_wazuh_is_down());
+                assert_eq!(error.reference_exit_code(), 13);
                 let message = error.to_string();
                 assert!(message.contains(&path.display().to_string()), "{message}");
+                assert!(message.contains(&expected.to_string()), "{message}");
             }
             other => panic!("expected NotASocket for {expected}, got {other:?}"),
         }
+        assert!(started.elapsed() < NEVER, "waited for {expected} to change");
     }
 }
 
 #[test]
-fn a_symbolic_link_to_the_socket_is_followed() {
-    let analysisd = Analysisd::start();
-    let link = analysisd.path.with_file_name("link");
-    std::os::unix::fs::symlink(&analysisd.path, &link).unwrap();
-    let mut socket = AnalysisdSocket::connect(&link).unwrap();
+fn a_dangling_link_is_named_once_the_bound_has_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    match AnalysisdSocket::connect_with(&dangling, options(SHORT, NEVER)) {
+        Err(error @ AnalysisdError::NotASocket { .. }) => {
+            assert!(error.to_string().contains("a dangling symbolic link"));
+        }
+        other => panic!("expected NotASocket, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_link_that_starts_dangling_is_followed_once_its_target_is_bound() {
+    let home = WazuhHome::new();
+    let target = home.queue_socket_path();
+    let link = target.with_file_name("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let binder = thread::spawn(move || {
+        thread::sleep(AWAY);
+        AnalysisdReceiver::bind(target)
+    });
+    let mut socket = AnalysisdSocket::connect_with(&link, options(NEVER, NEVER)).unwrap();
+    let analysisd = binder.join().unwrap();
     let _ = socket.send_event(b"via link").unwrap();
-    assert_eq!(analysisd.receive(), datagram(b"via link"));
+    assert_eq!(
+        analysisd.wait_for_blocking(1, NEVER),
+        [datagram(b"via link")]
+    );
 }
 
 #[test]
 fn a_restarted_analysisd_gets_the_next_event() {
-    let mut analysisd = Analysisd::start();
-    let mut socket = AnalysisdSocket::connect(&analysisd.path).unwrap();
+    let home = WazuhHome::new();
+    let mut analysisd = home.bind_analysisd();
+    let mut socket = connect(&home.queue_socket_path(), NEVER);
     let _ = socket.send_event(b"before restart").unwrap();
-    assert_eq!(analysisd.receive(), datagram(b"before restart"));
+    analysisd.wait_for_blocking(1, NEVER);
 
     analysisd.restart();
     assert_eq!(
         socket.send_event(b"after restart").unwrap(),
         SendOutcome::Delivered
     );
-    assert_eq!(analysisd.receive(), datagram(b"after restart"));
     // And the new connection stays up.
     let _ = socket.send_event(b"and again").unwrap();
-    assert_eq!(analysisd.receive(), datagram(b"and again"));
+    assert_eq!(
+        analysisd.wait_for_blocking(3, NEVER),
+        [
+            datagram(b"before restart"),
+            datagram(b"after restart"),
+            datagram(b"and again")
+        ]
+    );
+}
+
+/// analysisd goes away for a while (its socket file left behind, or removed
+/// too) while events keep coming: the sends wait, reconnect, and lose nothing.
+fn events_sent_while_analysisd_is_away_arrive(remove_the_file: bool) {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let mut analysisd = home.bind_analysisd();
+    let mut socket = connect(&path, NEVER);
+    let events: Vec<Vec<u8>> = (0..10).map(|i| format!("event {i}").into_bytes()).collect();
+    for event in &events[..5] {
+        let _ = socket
+            .send_event(event)
+            .expect("sending while analysisd is up");
+    }
+    // Read before the crash: a crash loses what is still queued, for us as
+    // for the reference.
+    analysisd.wait_for_blocking(5, NEVER);
+
+    analysisd.crash();
+    if remove_the_file {
+        std::fs::remove_file(&path).expect("removing the socket file");
+    }
+    let restarter = thread::spawn(move || {
+        thread::sleep(AWAY);
+        analysisd.restart();
+        analysisd
+    });
+    for event in &events[5..] {
+        assert_eq!(
+            socket
+                .send_event(event)
+                .expect("sending while analysisd is away"),
+            SendOutcome::Delivered
+        );
+    }
+    let analysisd = restarter.join().expect("the restarting thread");
+
+    let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
+    assert_eq!(analysisd.wait_for_blocking(10, NEVER), expected);
 }
 
 #[test]
-fn an_analysisd_that_stays_down_is_reported_after_one_reconnect() {
-    let mut analysisd = Analysisd::start();
-    let mut socket = AnalysisdSocket::connect(&analysisd.path).unwrap();
-    analysisd.crash();
-    match socket.send_event(b"lost?") {
-        Err(AnalysisdError::NotRunning { path }) => assert_eq!(path, analysisd.path),
-        other => panic!("expected NotRunning, got {other:?}"),
-    }
-    // Once it is back, the same socket works again.
-    analysisd.restart();
-    let _ = socket.send_event(b"back").unwrap();
-    assert_eq!(analysisd.receive(), datagram(b"back"));
+fn events_sent_while_analysisd_is_down_arrive_once_it_is_back() {
+    events_sent_while_analysisd_is_away_arrive(false);
 }
 
-/// Fills the receiver's queue (nobody reads it) until a send gives up.
+#[test]
+fn events_sent_while_the_socket_file_is_gone_arrive_once_it_is_back() {
+    events_sent_while_analysisd_is_away_arrive(true);
+}
+
+#[test]
+fn an_analysisd_that_stays_down_is_reported_after_the_stall_timeout() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let mut analysisd = home.bind_analysisd();
+    let mut socket = connect(&path, SHORT);
+    analysisd.crash();
+    match socket.send_event(b"undelivered") {
+        Err(error @ AnalysisdError::NotRunning { .. }) => {
+            let AnalysisdError::NotRunning {
+                path: reported,
+                waited,
+            } = &error
+            else {
+                unreachable!()
+            };
+            assert_eq!(reported, &path);
+            assert!(*waited >= SHORT, "gave up after {waited:?}");
+            assert_eq!(error.reference_exit_code(), 11);
+        }
+        other => panic!("expected NotRunning, got {other:?}"),
+    }
+
+    // The file gone too: the error says so.
+    std::fs::remove_file(&path).unwrap();
+    match socket.send_event(b"undelivered") {
+        Err(error @ AnalysisdError::SocketMissing { .. }) => {
+            assert_eq!(error.reference_exit_code(), 11);
+        }
+        other => panic!("expected SocketMissing, got {other:?}"),
+    }
+
+    // Once it is back, the same socket works again; nothing undelivered
+    // arrived meanwhile.
+    analysisd.restart();
+    let _ = socket.send_event(b"back").unwrap();
+    assert_eq!(analysisd.wait_for_blocking(1, NEVER), [datagram(b"back")]);
+}
+
+/// Sends until the stuck receiver's queue refuses one; returns how many went
+/// through and the error.
 fn fill_until_refused(socket: &mut AnalysisdSocket) -> (usize, AnalysisdError) {
     for sent in 0..100_000 {
-        if let Err(error) = socket.send_event(b"queued") {
+        if let Err(error) = socket.send_event(format!("queued {sent}").as_bytes()) {
             return (sent, error);
         }
     }
@@ -269,41 +462,69 @@ fn fill_until_refused(socket: &mut AnalysisdSocket) -> (usize, AnalysisdError) {
 }
 
 #[test]
-fn a_full_queue_is_a_would_block_error_after_the_timeout() {
-    let analysisd = Analysisd::start();
-    let timeout = Duration::from_millis(50);
-    let options = SocketOptions {
-        send_timeout: Some(timeout),
-        ..SocketOptions::default()
-    };
-    let mut socket = AnalysisdSocket::connect_with(&analysisd.path, options).unwrap();
-    let started = Instant::now();
+fn a_queue_that_stays_full_is_stalled_after_the_stall_timeout() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let analysisd = AnalysisdReceiver::bind_paused(&path);
+    let mut socket = connect(&path, SHORT);
     let (sent, error) = fill_until_refused(&mut socket);
     assert!(sent > 0);
-    assert!(started.elapsed() >= timeout);
-    match error {
-        AnalysisdError::WouldBlock {
-            timeout: reported, ..
-        } => assert_eq!(reported, Some(timeout)),
-        other => panic!("expected WouldBlock, got {other:?}"),
+    match &error {
+        AnalysisdError::Stalled {
+            path: reported,
+            waited,
+        } => {
+            assert_eq!(reported, &path);
+            assert!(*waited >= SHORT, "gave up after {waited:?}");
+        }
+        other => panic!("expected Stalled, got {other:?}"),
     }
+    assert_eq!(error.reference_exit_code(), 11);
+    assert!(!error.means_wazuh_is_down());
 
-    // Once analysisd reads one, the next event fits again.
-    assert_eq!(analysisd.receive(), datagram(b"queued"));
+    // Everything reported sent is in the queue; the refused one is not.
+    analysisd.resume();
+    let expected: Vec<_> = (0..sent)
+        .map(|i| datagram(format!("queued {i}").as_bytes()))
+        .collect();
+    assert_eq!(analysisd.wait_for_blocking(sent, NEVER), expected);
     let _ = socket.send_event(b"after drain").unwrap();
+    assert_eq!(
+        analysisd.wait_for_blocking(sent + 1, NEVER)[sent],
+        datagram(b"after drain")
+    );
 }
 
 #[test]
-fn a_socket_that_never_waits_refuses_at_once() {
-    let analysisd = Analysisd::start();
-    let mut socket = AnalysisdSocket::connect(&analysisd.path).unwrap();
-    socket.set_send_timeout(Some(Duration::ZERO)).unwrap();
-    let started = Instant::now();
-    let (_, error) = fill_until_refused(&mut socket);
-    assert!(started.elapsed() < Duration::from_secs(1));
-    assert!(
-        matches!(error, AnalysisdError::WouldBlock { timeout: None, .. }),
-        "{error:?}"
-    );
-    assert_eq!(socket.options().send_timeout, Some(Duration::ZERO));
+fn a_full_queue_with_no_stall_timeout_refuses_at_once() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let _analysisd = AnalysisdReceiver::bind_paused(&path);
+    let mut socket = connect(&path, Duration::ZERO);
+    let (sent, error) = fill_until_refused(&mut socket);
+    assert!(sent > 0);
+    assert!(matches!(error, AnalysisdError::Stalled { .. }), "{error:?}");
+}
+
+#[test]
+fn a_queue_that_starts_draining_later_gets_every_event() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let analysisd = AnalysisdReceiver::bind_paused(&path);
+    let mut socket = connect(&path, NEVER);
+    // Far more than the queue holds (10 by default), so sends must wait.
+    let events: Vec<Vec<u8>> = (0..200)
+        .map(|i| format!("event {i}").into_bytes())
+        .collect();
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            thread::sleep(AWAY);
+            analysisd.resume();
+        });
+        for event in &events {
+            assert_eq!(socket.send_event(event).unwrap(), SendOutcome::Delivered);
+        }
+    });
+    let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
+    assert_eq!(analysisd.wait_for_blocking(events.len(), NEVER), expected);
 }

@@ -18,43 +18,94 @@ const WAIT_POLL: Duration = Duration::from_millis(5);
 
 /// A bound `SOCK_DGRAM` socket that records every datagram, in arrival order, on a
 /// background thread. The socket file is removed on drop.
+///
+/// It can also play an analysisd in trouble: one that does not read yet
+/// ([`AnalysisdReceiver::bind_paused`]), that crashed ([`AnalysisdReceiver::crash`]) or that
+/// restarted ([`AnalysisdReceiver::restart`]).
 #[derive(Debug)]
 pub struct AnalysisdReceiver {
     path: PathBuf,
     received: Arc<Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
 }
 
 impl AnalysisdReceiver {
     /// Binds at `path`, creating its parent directories; panics if that fails.
     pub fn bind(path: impl AsRef<Path>) -> AnalysisdReceiver {
+        let receiver = Self::bind_paused(path);
+        receiver.resume();
+        receiver
+    }
+
+    /// Binds at `path` like [`AnalysisdReceiver::bind`], but reads nothing until
+    /// [`AnalysisdReceiver::resume`]: senders see the queue of a stuck analysisd fill up
+    /// (Linux holds `net.unix.max_dgram_qlen` datagrams, 10 by default, and then blocks them).
+    pub fn bind_paused(path: impl AsRef<Path>) -> AnalysisdReceiver {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .unwrap_or_else(|e| panic!("create {}: {e}", parent.display()));
         }
-        let socket = UnixDatagram::bind(&path)
-            .unwrap_or_else(|e| panic!("bind a datagram socket at {}: {e}", path.display()));
+        let mut receiver = AnalysisdReceiver {
+            path,
+            received: Arc::new(Mutex::new(Vec::new())),
+            stop: Arc::new(AtomicBool::new(false)),
+            paused: Arc::new(AtomicBool::new(true)),
+            reader: None,
+        };
+        receiver.start_reader();
+        receiver
+    }
+
+    /// Starts (or goes on) reading: what is queued arrives, in order.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::Relaxed);
+    }
+
+    /// What a killed analysisd leaves: the socket closed, its file still there, so
+    /// senders get "connection refused". Datagrams queued but not read yet are lost, as
+    /// they are with the real one. Does nothing if already crashed.
+    pub fn crash(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            // The socket belongs to the reader thread: it closes when the thread ends.
+            reader.join().expect("the receiver thread panicked");
+        }
+    }
+
+    /// What a restarted analysisd does: a new socket bound at the same path (the old file
+    /// removed first, if it is still there), reading at once. The datagrams received
+    /// before stay in [`AnalysisdReceiver::datagrams`].
+    pub fn restart(&mut self) {
+        self.crash();
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => panic!("remove the old socket {}: {e}", self.path.display()),
+        }
+        self.stop.store(false, Ordering::Relaxed);
+        self.paused.store(false, Ordering::Relaxed);
+        self.start_reader();
+    }
+
+    fn start_reader(&mut self) {
+        let socket = UnixDatagram::bind(&self.path)
+            .unwrap_or_else(|e| panic!("bind a datagram socket at {}: {e}", self.path.display()));
         socket
             .set_read_timeout(Some(STOP_POLL))
             .expect("set the receiver's read timeout");
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
         let reader = std::thread::Builder::new()
             .name("analysisd-receiver".into())
             .spawn({
-                let received = Arc::clone(&received);
-                let stop = Arc::clone(&stop);
-                move || read_until_stopped(&socket, &received, &stop)
+                let received = Arc::clone(&self.received);
+                let stop = Arc::clone(&self.stop);
+                let paused = Arc::clone(&self.paused);
+                move || read_until_stopped(&socket, &received, &stop, &paused)
             })
             .expect("spawn the receiver thread");
-        AnalysisdReceiver {
-            path,
-            received,
-            stop,
-            reader: Some(reader),
-        }
+        self.reader = Some(reader);
     }
 
     pub fn path(&self) -> &Path {
@@ -126,9 +177,18 @@ impl Drop for AnalysisdReceiver {
     }
 }
 
-fn read_until_stopped(socket: &UnixDatagram, received: &Mutex<Vec<Vec<u8>>>, stop: &AtomicBool) {
+fn read_until_stopped(
+    socket: &UnixDatagram,
+    received: &Mutex<Vec<Vec<u8>>>,
+    stop: &AtomicBool,
+    paused: &AtomicBool,
+) {
     let mut buffer = vec![0u8; RECEIVE_BUFFER_BYTES];
     while !stop.load(Ordering::Relaxed) {
+        if paused.load(Ordering::Relaxed) {
+            std::thread::sleep(WAIT_POLL);
+            continue;
+        }
         match socket.recv(&mut buffer) {
             Ok(length) => lock(received).push(buffer[..length].to_vec()),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -210,6 +270,63 @@ mod tests {
         let receiver = AnalysisdReceiver::bind(&path);
         send_all(&path, &[b"only one"]);
         receiver.wait_for_blocking(2, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_paused_receiver_reads_nothing_until_resumed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("queue");
+        let receiver = AnalysisdReceiver::bind_paused(&path);
+        let sender = UnixDatagram::unbound().expect("socket");
+        sender.connect(&path).expect("connect");
+        sender.set_nonblocking(true).expect("non-blocking");
+        let mut queued = 0;
+        while sender.send(b"queued").is_ok() {
+            queued += 1;
+            assert!(queued < 100_000, "the queue never filled up");
+        }
+        assert!(queued > 0);
+        assert!(receiver.datagrams().is_empty());
+
+        receiver.resume();
+        assert_eq!(
+            receiver
+                .wait_for_blocking(queued, Duration::from_secs(10))
+                .len(),
+            queued
+        );
+    }
+
+    #[test]
+    fn a_crash_leaves_the_file_and_a_restart_reads_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("queue");
+        let mut receiver = AnalysisdReceiver::bind(&path);
+        send_all(&path, &[b"before"]);
+        receiver.wait_for_blocking(1, Duration::from_secs(5));
+
+        receiver.crash();
+        assert!(path.exists());
+        let sender = UnixDatagram::unbound().expect("socket");
+        let refused = sender.send_to(b"lost", &path).expect_err("nobody is bound");
+        assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+
+        receiver.restart();
+        send_all(&path, &[b"after"]);
+        assert_eq!(
+            receiver.wait_for_blocking(2, Duration::from_secs(5)),
+            [b"before".to_vec(), b"after".to_vec()]
+        );
+
+        // A restart also works when the file went away in between.
+        receiver.crash();
+        std::fs::remove_file(&path).expect("remove the socket file");
+        receiver.restart();
+        send_all(&path, &[b"again"]);
+        assert_eq!(
+            receiver.wait_for_blocking(3, Duration::from_secs(5)).len(),
+            3
+        );
     }
 
     #[test]
