@@ -1,10 +1,15 @@
-//! Log lines on stderr: `LEVEL: message` as the reference prints them, or JSON.
+//! Log lines on stderr: `LEVEL: message` as the reference prints them, or JSON;
+//! in `run` mode also appended to Wazuh's ossec.log in its own line format
+//! ([`crate::ossec_log`]).
 //!
 //! Logs never go to analysisd's queue: the reference forwards its own output to the
 //! queue, so its debug lines that quote messages were analysed again as events.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use time::OffsetDateTime;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::{FilterFn, LevelFilter};
 use tracing_subscriber::fmt::format::Writer;
@@ -12,9 +17,14 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::cli::LogFormat;
+use crate::ossec_log::{OssecLog, WazuhLineFormat};
+
+/// The target of an error that stops the program: Wazuh labels such lines
+/// `CRITICAL` (`tracing::error!(target: CRITICAL_TARGET, ...)`).
+pub const CRITICAL_TARGET: &str = "wodle_aws::critical";
 
 /// How much to log, from the reference's `--debug` level and the mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +68,40 @@ fn is_ours(target: &str) -> bool {
     target.starts_with("wodle_")
 }
 
-/// Installs the global subscriber. `RUST_LOG`, when set, replaces the level
-/// filter (a developer's tool; administrators use `--debug`).
+/// Installs the global subscriber, logging to stderr only. See [`init_with_ossec_log`].
 pub fn init(verbosity: Verbosity, format: LogFormat) {
-    let env_filter =
-        std::env::var_os("RUST_LOG").and_then(|_| EnvFilter::try_from_default_env().ok());
-    let layer = match format {
+    init_with_ossec_log(verbosity, format, None);
+}
+
+/// Installs the global subscriber: stderr in `format`, and, with `ossec_log`,
+/// Wazuh's line format appended to that file; both at the same verbosity.
+/// `RUST_LOG`, when set, replaces the level filter (a developer's tool;
+/// administrators use `--debug`).
+pub fn init_with_ossec_log(verbosity: Verbosity, format: LogFormat, ossec_log: Option<PathBuf>) {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let layers = layers(
+        verbosity,
+        format,
+        ossec_log,
+        rust_log.as_deref(),
+        crate::ossec_log::local_now,
+    );
+    // A second initialisation can only happen in tests; the first subscriber stays.
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+}
+
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// The stderr layer and, with `ossec_log`, the ossec.log layer, each behind the
+/// same filter: `rust_log`'s directives when they parse, else `verbosity`.
+fn layers(
+    verbosity: Verbosity,
+    format: LogFormat,
+    ossec_log: Option<PathBuf>,
+    rust_log: Option<&str>,
+    clock: fn() -> OffsetDateTime,
+) -> Vec<BoxedLayer> {
+    let stderr = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .event_format(ReferenceLineFormat)
@@ -75,14 +113,25 @@ pub fn init(verbosity: Verbosity, format: LogFormat) {
             .with_span_list(false)
             .boxed(),
     };
-    let layer = match env_filter {
+    let mut layers = vec![filtered(stderr, verbosity, rust_log)];
+    if let Some(path) = ossec_log {
+        let file = tracing_subscriber::fmt::layer()
+            .with_writer(Arc::new(OssecLog::new(path)))
+            .with_ansi(false)
+            .event_format(WazuhLineFormat { clock })
+            .boxed();
+        layers.push(filtered(file, verbosity, rust_log));
+    }
+    layers
+}
+
+fn filtered(layer: BoxedLayer, verbosity: Verbosity, rust_log: Option<&str>) -> BoxedLayer {
+    match rust_log.and_then(|directives| EnvFilter::try_new(directives).ok()) {
         Some(filter) => layer.with_filter(filter).boxed(),
         None => layer
             .with_filter(FilterFn::new(move |metadata| verbosity.enabled(metadata)))
             .boxed(),
-    };
-    // A second initialisation can only happen in tests; the first subscriber stays.
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+    }
 }
 
 /// The label the reference prints before a message of this level.
@@ -93,6 +142,15 @@ pub fn level_label(level: &Level) -> &'static str {
         Level::INFO => "INFO",
         // The reference has one DEBUG label for its three debug levels.
         _ => "DEBUG",
+    }
+}
+
+/// Like [`level_label`], and `CRITICAL` for an error logged at [`CRITICAL_TARGET`].
+pub fn level_label_of(metadata: &Metadata<'_>) -> &'static str {
+    if *metadata.level() == Level::ERROR && metadata.target() == CRITICAL_TARGET {
+        "CRITICAL"
+    } else {
+        level_label(metadata.level())
     }
 }
 
@@ -111,7 +169,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        write!(writer, "{}: ", level_label(event.metadata().level()))?;
+        write!(writer, "{}: ", level_label_of(event.metadata()))?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
@@ -150,11 +208,85 @@ mod tests {
         );
     }
 
+    mod ossec_log {
+        use time::macros::datetime;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        use super::*;
+
+        fn two_pm() -> OffsetDateTime {
+            datetime!(2026-11-26 14:00:00 UTC)
+        }
+
+        /// Logs a few events through the layers `init` would install, and
+        /// returns what ossec.log then holds.
+        fn log_to_file(verbosity: Verbosity, rust_log: Option<&str>) -> String {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ossec.log");
+            std::fs::write(
+                &path,
+                "2026/11/26 13:00:00 wazuh-modulesd: INFO: Started.\n",
+            )
+            .unwrap();
+            let layers = layers(
+                verbosity,
+                LogFormat::Text,
+                Some(path.clone()),
+                rust_log,
+                two_pm,
+            );
+            let subscriber = tracing_subscriber::registry().with(layers);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::info!("Module AWS started");
+                tracing::debug!("+++ Getting alerts from \"us-east-1\" region.");
+                tracing::info!(target: "aws_config::profile", "not ours");
+                tracing::warn!(events = 3, "Skipped:\nthree events");
+                tracing::error!(target: CRITICAL_TARGET, "Cannot open the database. Exiting.");
+            });
+            std::fs::read_to_string(&path).unwrap()
+        }
+
+        #[test]
+        fn lines_are_appended_in_wazuh_format_at_the_daemon_verbosity() {
+            assert_eq!(
+                log_to_file(Verbosity::from_debug_level(0, true), None),
+                "2026/11/26 13:00:00 wazuh-modulesd: INFO: Started.\n\
+                 2026/11/26 14:00:00 wazuh-modulesd:aws-s3: INFO: Module AWS started\n\
+                 2026/11/26 14:00:00 wazuh-modulesd:aws-s3: WARNING: Skipped:\\nthree events events=3\n\
+                 2026/11/26 14:00:00 wazuh-modulesd:aws-s3: CRITICAL: Cannot open the database. Exiting.\n"
+            );
+        }
+
+        #[test]
+        fn debug_lines_follow_the_debug_level() {
+            let text = log_to_file(Verbosity::from_debug_level(1, true), None);
+            assert!(
+                text.contains(
+                    "14:00:00 wazuh-modulesd:aws-s3: DEBUG: +++ Getting alerts from \"us-east-1\" region.\n"
+                ),
+                "{text}"
+            );
+            assert!(!text.contains("not ours"), "{text}");
+        }
+
+        #[test]
+        fn rust_log_replaces_the_filter_for_the_file_too() {
+            let text = log_to_file(
+                Verbosity::from_debug_level(0, true),
+                Some("aws_config=info"),
+            );
+            assert!(text.contains("INFO: not ours\n"), "{text}");
+            assert!(!text.contains("Module AWS started"), "{text}");
+        }
+    }
+
     #[test]
     fn labels_match_the_reference() {
         assert_eq!(level_label(&Level::WARN), "WARNING");
         assert_eq!(level_label(&Level::TRACE), "DEBUG");
         assert!(is_ours("wodle_config::xml"));
         assert!(!is_ours("aws_config::profile"));
+        // Filtered as ours.
+        assert!(is_ours(CRITICAL_TARGET));
     }
 }

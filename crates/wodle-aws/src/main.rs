@@ -11,6 +11,7 @@ mod exit;
 mod internal_options;
 mod logging;
 mod one_shot;
+mod ossec_log;
 mod paths;
 
 use std::ffi::OsString;
