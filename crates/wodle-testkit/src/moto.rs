@@ -40,6 +40,13 @@ impl MotoServer {
     /// from the test's own thread: on Linux the parent-death signal follows the thread that
     /// started moto, so a worker thread that exits early would take moto with it.
     pub fn start() -> MotoServer {
+        MotoServer::start_with_env(&[])
+    }
+
+    /// [`MotoServer::start`] with extra environment variables for moto, e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT=0`, which makes moto check every request's access key
+    /// and signature as IAM would.
+    pub fn start_with_env(env: &[(&str, &str)]) -> MotoServer {
         let executable = moto_server_executable();
         let log_dir = tempfile::Builder::new()
             .prefix("wodle-moto-")
@@ -49,7 +56,7 @@ impl MotoServer {
         let mut failures = Vec::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_loopback_port();
-            match start_on_port(&executable, port, &log_path) {
+            match start_on_port(&executable, port, &log_path, env) {
                 Ok(child) => {
                     return MotoServer {
                         child,
@@ -151,13 +158,19 @@ enum StartFailure {
     Fatal(String),
 }
 
-fn start_on_port(executable: &Path, port: u16, log_path: &Path) -> Result<Child, StartFailure> {
+fn start_on_port(
+    executable: &Path,
+    port: u16,
+    log_path: &Path,
+    env: &[(&str, &str)],
+) -> Result<Child, StartFailure> {
     let log = File::create(log_path).expect("create moto's log file");
     let log_for_stderr = log.try_clone().expect("duplicate moto's log file handle");
     let mut command = Command::new(executable);
     command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("PYTHONUNBUFFERED", "1")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_for_stderr);
