@@ -59,4 +59,41 @@ pub enum CredentialsError {
     CallerIdentity {
         cause: Box<SdkError<GetCallerIdentityError>>,
     },
+
+    /// AWS rejected the credentials: an unknown access key, a secret that does not match
+    /// it, an expired session token (the reference: exit 3). `code` and `message` are
+    /// AWS's; `access_key_id` is the key the rejected request was signed with, when known.
+    #[error(
+        "Invalid credentials to access AWS service: {code}: {message}{}",
+        .access_key_id.as_ref().map(|id| format!(" (access key id {id})")).unwrap_or_default()
+    )]
+    InvalidCredentials {
+        access_key_id: Option<String>,
+        code: String,
+        message: String,
+    },
+
+    /// AWS rejected the request's signing time (the reference: exit 19).
+    #[error("The server datetime and datetime of the AWS environment differ: {code}: {message}")]
+    ClockSkew { code: String, message: String },
+
+    /// A proxy variable holds a URL that cannot be used. `url` has any password masked.
+    #[error("invalid proxy URL '{url}' in {variable}: {reason}")]
+    InvalidProxy {
+        variable: &'static str,
+        url: String,
+        reason: String,
+    },
+
+    /// The CA bundle (`AWS_CA_BUNDLE` or a profile's `ca_bundle`) cannot be read or holds
+    /// no valid certificate.
+    #[error("cannot use the CA bundle {} ({origin}): {reason}", .path.display())]
+    InvalidCaBundle {
+        origin: String,
+        path: PathBuf,
+        reason: String,
+    },
+
+    #[error("cannot build the HTTP client: {reason}")]
+    HttpClient { reason: String },
 }

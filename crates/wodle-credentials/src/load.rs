@@ -1,7 +1,7 @@
 //! Turns [`CredentialSettings`] into an [`SdkConfig`] whose credentials are known to work.
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -14,10 +14,15 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError as ProviderError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_types::os_shim_internal::{Env, Fs};
 
+use crate::aws_error::{AwsErrorKind, aws_error_kind};
 use crate::error::CredentialsError;
-use crate::settings::{CredentialSettings, ProfileFilePaths};
+use crate::http::{CA_BUNDLE_VARIABLE, CaBundleSource, http_client};
+use crate::sdk_error::service_error_code;
+use crate::settings::{CredentialSettings, ProfileFilePaths, RoleSettings};
 
 /// Attempts per request when neither the environment nor the profile sets `max_attempts`:
 /// the reference's choice, generous because CloudWatch Logs throttles readily.
@@ -27,12 +32,22 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// Resolves `settings` into an SDK configuration, failing early and with a typed error when
-/// the profile does not exist, no credentials can be found, or the role cannot be assumed.
+/// the profile does not exist, no credentials can be found, the role cannot be assumed, or
+/// a proxy URL or CA bundle is unusable.
 ///
 /// Credentials come from static keys, else the named profile, else the SDK's default chain;
-/// a role is then assumed with them (through `sts_endpoint` when set). They are fetched once
-/// here, to surface those errors before any service call, and that first fetch is handed to
-/// the first client instead of being thrown away (the SDK's identity cache refreshes later).
+/// a role is then assumed with them (through `sts_endpoint` when set), with the role's
+/// external id or else the selected profile's `external_id` key. They are fetched once here,
+/// to surface those errors before any service call, and that first fetch is handed to the
+/// first client instead of being thrown away. After that the configuration's identity cache
+/// asks the provider again whenever the cached credentials near their expiry, so a role's
+/// temporary credentials are renewed (a new AssumeRole) in runs longer than their lifetime.
+/// An AssumeRole refused for the base credentials themselves is
+/// [`CredentialsError::InvalidCredentials`] (or [`CredentialsError::ClockSkew`]); static keys
+/// and profile keys are not checked here: [`crate::caller_identity`] does that.
+///
+/// Every call, including those of the credential sources, goes through one HTTP client with
+/// the proxies of `settings.http` and its CA bundle, else the profile's `ca_bundle`.
 ///
 /// Retries: `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE`, else the profile's `max_attempts`/
 /// `retry_mode`, else [`DEFAULT_MAX_ATTEMPTS`] in standard mode; `legacy` (boto's) means
@@ -53,11 +68,24 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
     if let Some(profile) = &settings.profile {
         ensure_profile_exists(&profiles, profile, &files)?;
     }
+    let ca_bundle = match (&settings.http.ca_bundle, profiles.get("ca_bundle")) {
+        (Some(path), _) => Some(CaBundleSource {
+            path,
+            origin: format!("environment variable {CA_BUNDLE_VARIABLE}"),
+        }),
+        (None, Some(path)) if !path.trim().is_empty() => Some(CaBundleSource {
+            path: Path::new(path),
+            origin: format!("`ca_bundle` of profile {}", profiles.selected_profile()),
+        }),
+        _ => None,
+    };
+    let http_client = http_client(&settings.http, ca_bundle)?;
 
     // Always explicit: left to itself, aws-config panics on a retry setting it cannot parse
     // (boto's `legacy` mode, say), and would default to 3 attempts.
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .profile_files(files.sources.clone())
+        .http_client(http_client.clone())
         .retry_config(retry_config(&profiles)?);
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
@@ -85,6 +113,7 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
         // Not the default chain: it would prefer environment keys to the profile asked for.
         let provider_config = ProviderConfig::without_region()
             .with_region(base.region().cloned())
+            .with_http_client(http_client)
             .with_behavior_version(Some(BehaviorVersion::latest()));
         SharedCredentialsProvider::new(
             ProfileFileCredentialsProvider::builder()
@@ -104,8 +133,11 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
             .await
             .map_err(|cause| match cause {
                 ProviderError::CredentialsNotLoaded(_) => CredentialsError::NoCredentials,
-                cause => CredentialsError::CredentialsProvider { cause },
+                // A profile's own `role_arn` is assumed in there.
+                cause => rejected_credentials(&cause, None)
+                    .unwrap_or(CredentialsError::CredentialsProvider { cause }),
             })?;
+    let base_access_key_id = base_credentials.access_key_id().to_owned();
     let base = with_credentials(base, base_credentials, base_provider);
 
     let Some(role) = &settings.role else {
@@ -122,17 +154,57 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
     if let Some(duration) = role.duration {
         role_builder = role_builder.session_length(duration);
     }
-    if let Some(external_id) = &role.external_id {
+    if let Some(external_id) = external_id(role, &profiles) {
         role_builder = role_builder.external_id(external_id);
     }
     let role_provider = SharedCredentialsProvider::new(role_builder.build().await);
     let role_credentials = role_provider.provide_credentials().await.map_err(|cause| {
-        CredentialsError::AssumeRole {
-            role_arn: role.arn.clone(),
-            cause,
-        }
+        rejected_credentials(&cause, Some(base_access_key_id)).unwrap_or_else(|| {
+            CredentialsError::AssumeRole {
+                role_arn: role.arn.clone(),
+                cause,
+            }
+        })
     })?;
     Ok(with_credentials(base, role_credentials, role_provider))
+}
+
+/// The role's external id, else the selected profile's `external_id` key (botocore reads
+/// that key only for a profile's own `role_arn`; here it also serves the configured role,
+/// so that the id, a shared secret of sorts, can stay out of ossec.conf).
+fn external_id(role: &RoleSettings, profiles: &ProfileSet) -> Option<String> {
+    role.external_id.clone().or_else(|| {
+        profiles
+            .get("external_id")
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+    })
+}
+
+/// The typed error for an AssumeRole that STS refused because of the credentials it was
+/// signed with, or because of the clock; `None` for any other failure.
+fn rejected_credentials(
+    cause: &ProviderError,
+    access_key_id: Option<String>,
+) -> Option<CredentialsError> {
+    let mut source = std::error::Error::source(cause);
+    while let Some(error) = source {
+        if let Some(sdk_error) = error.downcast_ref::<SdkError<AssumeRoleError>>() {
+            let (code, message) = service_error_code(sdk_error)?;
+            return match aws_error_kind(&code, &message) {
+                AwsErrorKind::InvalidCredentials => Some(CredentialsError::InvalidCredentials {
+                    access_key_id,
+                    code,
+                    message,
+                }),
+                AwsErrorKind::ClockSkew => Some(CredentialsError::ClockSkew { code, message }),
+                _ => None,
+            };
+        }
+        source = error.source();
+    }
+    None
 }
 
 /// The profile files as the SDK should read them, and where the config file is.
@@ -293,5 +365,145 @@ impl ProvideCredentials for Prefetched {
             Some(credentials) => future::ProvideCredentials::ready(Ok(credentials)),
             None => self.source.provide_credentials(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_types::sdk_config::TimeSource;
+    use wodle_testkit::MotoServer;
+
+    use super::*;
+
+    fn profiles_of(config_file: &'static str) -> EnvConfigFiles {
+        EnvConfigFiles::builder()
+            .with_contents(EnvConfigFileKind::Config, config_file)
+            .build()
+    }
+
+    async fn selected_profile(config_file: &'static str, profile: &'static str) -> ProfileSet {
+        aws_config::profile::load(
+            &Fs::real(),
+            &Env::from_slice(&[]),
+            &profiles_of(config_file),
+            Some(Cow::Borrowed(profile)),
+        )
+        .await
+        .expect("the profile file parses")
+    }
+
+    #[tokio::test]
+    async fn the_external_id_is_the_role_s_else_the_selected_profile_s() {
+        let file = "[profile with-id]\nexternal_id = from-profile\n\
+                    [profile blank-id]\nexternal_id =\n[profile other]\nregion = eu-west-1\n";
+        let role = RoleSettings::new("arn:aws:iam::111122223333:role/r");
+        let with_id = selected_profile(file, "with-id").await;
+        assert_eq!(
+            external_id(&role, &with_id).as_deref(),
+            Some("from-profile")
+        );
+        let mut explicit = role.clone();
+        explicit.external_id = Some("from-settings".to_owned());
+        assert_eq!(
+            external_id(&explicit, &with_id).as_deref(),
+            Some("from-settings")
+        );
+        for profile in ["blank-id", "other"] {
+            let profiles = selected_profile(file, profile).await;
+            assert_eq!(external_id(&role, &profiles), None, "{profile}");
+        }
+    }
+
+    /// A clock the test moves by hand, so that expiry needs no waiting.
+    #[derive(Clone, Debug)]
+    struct ManualClock(Arc<Mutex<SystemTime>>);
+
+    impl ManualClock {
+        fn advance(&self, by: Duration) {
+            *self.0.lock().expect("the clock") += by;
+        }
+    }
+
+    impl TimeSource for ManualClock {
+        fn now(&self) -> SystemTime {
+            *self.0.lock().expect("the clock")
+        }
+    }
+
+    /// Hands out credentials valid for 15 minutes of `clock`, counting the calls.
+    #[derive(Debug)]
+    struct CountingProvider {
+        calls: Arc<AtomicUsize>,
+        clock: ManualClock,
+    }
+
+    impl ProvideCredentials for CountingProvider {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AKIDFETCH{call}"),
+                "secret",
+                Some("session-token".to_owned()),
+                Some(self.clock.now() + Duration::from_secs(15 * 60)),
+                "counting",
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_credentials_are_fetched_again_once_for_every_region() {
+        let moto = MotoServer::start();
+        let clock = ManualClock(Arc::new(Mutex::new(SystemTime::now())));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let provider = CountingProvider {
+            calls: Arc::clone(&calls),
+            clock: clock.clone(),
+        };
+        // What load_sdk_config does to check the credentials.
+        let first = provider.provide_credentials().await.expect("credentials");
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .profile_files(profiles_of(""))
+            .region(Region::new("us-east-1"))
+            .endpoint_url(moto.endpoint_url())
+            .time_source(clock.clone())
+            .no_credentials()
+            .load()
+            .await;
+        let config = with_credentials(base, first, SharedCredentialsProvider::new(provider));
+        let here = aws_sdk_cloudwatchlogs::Client::new(&config);
+        let elsewhere =
+            aws_sdk_cloudwatchlogs::Client::new(&crate::for_region(&config, "eu-west-1"));
+        let call_both = || async {
+            for client in [&here, &elsewhere, &here] {
+                client
+                    .describe_log_groups()
+                    .send()
+                    .await
+                    .expect("DescribeLogGroups");
+            }
+        };
+
+        call_both().await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the checked credentials serve the first requests"
+        );
+        clock.advance(Duration::from_secs(10 * 60));
+        call_both().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "still valid: cached");
+        clock.advance(Duration::from_secs(10 * 60));
+        call_both().await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "expired: fetched again, once for both regions"
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::endpoint::Endpoint;
+use crate::http::HttpSettings;
 
 /// The session name AssumeRole is called with, as the reference does.
 pub const DEFAULT_ROLE_SESSION_NAME: &str = "WazuhLogParsing";
@@ -33,6 +34,10 @@ pub struct CredentialSettings {
     /// (`$AWS_CONFIG_FILE`/`$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and
     /// `~/.aws/credentials`).
     pub profile_files: Option<ProfileFilePaths>,
+    /// Proxies and a CA bundle for every call. The default is none of them, whatever the
+    /// environment says: fill it with [`HttpSettings::from_env`] to honour `HTTPS_PROXY`,
+    /// `NO_PROXY`, `AWS_CA_BUNDLE` and the like.
+    pub http: HttpSettings,
 }
 
 /// An access key pair. `Debug` never shows the secret.
@@ -67,6 +72,7 @@ pub struct RoleSettings {
     pub session_name: String,
     /// The session's lifetime; STS's default (one hour) when `None`.
     pub duration: Option<Duration>,
+    /// When `None`, the selected profile's `external_id` key, if it has one.
     pub external_id: Option<String>,
 }
 

@@ -1,0 +1,335 @@
+//! Loopback servers for the tests: a recording HTTP proxy (forward, `CONNECT` and reverse),
+//! and a TLS front for moto with a throwaway CA. Each runs on its own thread and runtime,
+//! so it serves whatever runtime flavour the test uses, and stops when dropped.
+//!
+//! Not every test binary uses every helper.
+#![allow(dead_code)]
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use wodle_testkit::MotoServer;
+
+/// One request as the proxy received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub method: String,
+    /// As sent: absolute form (`http://host:port/path`) through a forward proxy,
+    /// `host:port` for `CONNECT`, origin form (`/path`) when used as a relay.
+    pub target: String,
+    pub body: String,
+}
+
+/// A loopback server task on its own thread, stopped and joined on drop.
+struct Background {
+    address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Background {
+    fn start<F, Fut>(serve: F) -> Background
+    where
+        F: Fn(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let address = listener.local_addr().expect("local address");
+        let (shutdown, mut stop) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the test server");
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("a tokio listener");
+                loop {
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        accepted = listener.accept() => {
+                            if let Ok((stream, _)) = accepted {
+                                tokio::spawn(serve(stream));
+                            }
+                        }
+                    }
+                }
+            });
+        });
+        Background {
+            address,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An HTTP proxy that records every request and relays it: absolute-form requests and
+/// `CONNECT` tunnels to the loopback address they name, origin-form requests to
+/// `upstream` (so it can also stand in front of moto as a recording relay).
+pub struct RecordingProxy {
+    server: Background,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl RecordingProxy {
+    pub fn start(upstream: SocketAddr) -> RecordingProxy {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let server = Background::start(move |client| {
+            let log = Arc::clone(&log);
+            async move {
+                let _ = relay(client, upstream, log).await;
+            }
+        });
+        RecordingProxy { server, seen }
+    }
+
+    /// A relay in front of `moto`.
+    pub fn in_front_of(moto: &MotoServer) -> RecordingProxy {
+        RecordingProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, moto.port())))
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.address)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("the log").clone()
+    }
+
+    /// How many of the recorded requests carried `Action=<action>` (STS's query protocol).
+    pub fn count_action(&self, action: &str) -> usize {
+        let needle = format!("Action={action}&");
+        self.seen()
+            .iter()
+            .filter(|seen| format!("{}&", seen.body).contains(&needle))
+            .count()
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    upstream: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+) -> io::Result<()> {
+    let mut client = BufReader::new(client);
+    let mut head = Vec::new();
+    loop {
+        let read = client.read_until(b'\n', &mut head).await?;
+        if read == 0 || head.ends_with(b"\r\n\r\n") {
+            break;
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n").filter(|line| !line.is_empty());
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let mut parts = request_line.split_whitespace();
+    let (method, target, version) = (
+        parts.next().unwrap_or_default().to_owned(),
+        parts.next().unwrap_or_default().to_owned(),
+        parts.next().unwrap_or("HTTP/1.1").to_owned(),
+    );
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+
+    if method.eq_ignore_ascii_case("CONNECT") {
+        record(&seen, &method, &target, String::new());
+        let mut upstream = TcpStream::connect(loopback(&target)?).await?;
+        let early = client.buffer().to_vec();
+        let mut client = client.into_inner();
+        client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await?;
+        upstream.write_all(&early).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+        return Ok(());
+    }
+
+    let length = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    client.read_exact(&mut body).await?;
+    record(
+        &seen,
+        &method,
+        &target,
+        String::from_utf8_lossy(&body).into_owned(),
+    );
+
+    let (address, path) = match target.strip_prefix("http://") {
+        Some(rest) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            (loopback(authority)?, format!("/{path}"))
+        }
+        None => (upstream, target.clone()),
+    };
+    // One request per connection, both ways, so that a response ends where the stream does.
+    let mut request = format!("{method} {path} {version}\r\n");
+    for (name, value) in &headers {
+        let hop_by_hop = [
+            "connection",
+            "proxy-connection",
+            "keep-alive",
+            "proxy-authorization",
+        ]
+        .iter()
+        .any(|hop| name.eq_ignore_ascii_case(hop));
+        if !hop_by_hop {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    let mut upstream = TcpStream::connect(address).await?;
+    upstream.write_all(request.as_bytes()).await?;
+    upstream.write_all(&body).await?;
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response).await?;
+
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map_or(response.len(), |at| at + 4);
+    let (response_head, response_body) = response.split_at(split);
+    let mut rewritten = String::new();
+    for line in String::from_utf8_lossy(response_head).split("\r\n") {
+        let is_connection = line
+            .split_once(':')
+            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("connection"));
+        if !line.is_empty() && !is_connection {
+            rewritten.push_str(line);
+            rewritten.push_str("\r\n");
+        }
+    }
+    rewritten.push_str("Connection: close\r\n\r\n");
+    let client = client.get_mut();
+    client.write_all(rewritten.as_bytes()).await?;
+    client.write_all(response_body).await?;
+    client.shutdown().await
+}
+
+fn record(seen: &Mutex<Vec<Seen>>, method: &str, target: &str, body: String) {
+    seen.lock().expect("the log").push(Seen {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        body,
+    });
+}
+
+/// The tests' proxy never leaves the machine.
+fn loopback(authority: &str) -> io::Result<SocketAddr> {
+    let address: SocketAddr = authority
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{authority}: {e}")))?;
+    if address.ip().is_loopback() {
+        Ok(address)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{authority} is not a loopback address"),
+        ))
+    }
+}
+
+/// A throwaway CA and a server certificate it signed for `127.0.0.1` and `localhost`.
+pub struct TestCa {
+    pub ca_pem: String,
+    server_certificate: CertificateDer<'static>,
+    server_key: Vec<u8>,
+}
+
+impl TestCa {
+    pub fn generate() -> TestCa {
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "wodle-credentials test CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("the CA");
+
+        let mut server_params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        server_params
+            .subject_alt_names
+            .push(rcgen::SanType::IpAddress(Ipv4Addr::LOCALHOST.into()));
+        let server_key = rcgen::KeyPair::generate().expect("a server key");
+        let server = server_params
+            .signed_by(&server_key, &ca)
+            .expect("the server certificate");
+        TestCa {
+            ca_pem: ca.pem(),
+            server_certificate: server.der().clone(),
+            server_key: server_key.serialize_der(),
+        }
+    }
+}
+
+/// TLS on loopback in front of moto, with a certificate of `ca`.
+pub struct TlsFront {
+    server: Background,
+}
+
+impl TlsFront {
+    pub fn start(moto: &MotoServer, ca: &TestCa) -> TlsFront {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![ca.server_certificate.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ca.server_key.clone())),
+            )
+            .expect("the server certificate and key");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let moto = SocketAddr::from((Ipv4Addr::LOCALHOST, moto.port()));
+        let server = Background::start(move |client| {
+            let acceptor = acceptor.clone();
+            async move {
+                let Ok(mut tls) = acceptor.accept(client).await else {
+                    return;
+                };
+                if let Ok(mut upstream) = TcpStream::connect(moto).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+                }
+            }
+        });
+        TlsFront { server }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.server.address)
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.server.address
+    }
+}
