@@ -2,6 +2,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::frame::SendOutcome;
+
 /// Everything that can go wrong delivering events to analysisd.
 ///
 /// Whatever the error, the event it was about was not accepted by the kernel,
@@ -73,6 +75,20 @@ pub enum AnalysisdError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// [`AnalysisdSocket::send_batch`](crate::AnalysisdSocket::send_batch) failed
+/// part way: the first events of the batch were delivered, the rest not.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} (the first {} events of the batch were delivered)", delivered.len())]
+pub struct BatchError {
+    /// The outcomes of the events delivered, in order: the batch's first
+    /// `delivered.len()` events. Their positions may be stored; the others
+    /// must be sent again.
+    pub delivered: Vec<SendOutcome>,
+    /// Why the next event did not go through.
+    #[source]
+    pub error: AnalysisdError,
 }
 
 fn after(waited: Duration) -> String {

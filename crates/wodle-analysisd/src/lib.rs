@@ -25,16 +25,20 @@
 //! # }
 //! ```
 //!
-//! [`frame`] is the framing on its own, for whoever needs the exact bytes.
+//! [`AnalysisdSocket::send_batch`] sends many events with one system call
+//! where Linux allows it, and says which were delivered if it stops part
+//! way. [`frame`] is the framing on its own, for whoever needs the exact
+//! bytes.
 
 mod error;
 mod frame;
 mod options;
+mod outbox;
 mod retry;
 mod send_buffer;
 mod socket;
 
-pub use error::{AnalysisdError, FileKind};
+pub use error::{AnalysisdError, BatchError, FileKind};
 pub use frame::{DatagramLimit, HEADER, OS_MAXSTR, SendOutcome, frame, truncate_at_char_boundary};
 pub use options::{ReconnectBackoff, SocketOptions};
 pub use send_buffer::LimitLowered;

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::AnalysisdError;
-use crate::error::FileKind;
-use crate::frame::{DatagramLimit, OS_MAXSTR, SendOutcome, frame};
+use crate::error::{BatchError, FileKind};
+use crate::frame::{DatagramLimit, OS_MAXSTR, SendOutcome};
 use crate::options::SocketOptions;
+use crate::outbox::{Batch, OneEvent, Outbox};
 use crate::retry::{self, RetryWindow};
 use crate::send_buffer::{self, Fit, LimitLowered};
 
@@ -113,11 +114,47 @@ impl AnalysisdSocket {
     /// in an error, after [`SocketOptions::stall_timeout`] without the
     /// datagram going through.
     pub fn send_event(&mut self, message: &[u8]) -> Result<SendOutcome, AnalysisdError> {
-        let mut outcome = frame(message, self.limit, &mut self.datagram);
+        // Lent to the outbox, so that one allocation serves every event.
+        let mut datagram = std::mem::take(&mut self.datagram);
+        let mut event = OneEvent::new(message, self.limit, &mut datagram);
+        let delivered = self.deliver(&mut event);
+        let outcome = event.outcome();
+        self.datagram = datagram;
+        delivered.map(|()| outcome)
+    }
+
+    /// Sends many events, one datagram each and in order, with as few system
+    /// calls as the kernel allows (sendmmsg(2), up to 1,024 datagrams a call).
+    ///
+    /// Framing, waiting and reconnecting are those of
+    /// [`AnalysisdSocket::send_event`]; the stall timeout counts from the last
+    /// datagram that went through. `Ok` holds one outcome per message. On an
+    /// error, [`BatchError::delivered`] holds the outcomes of the events that
+    /// the kernel did take, always the first ones of the batch: the rest can
+    /// be sent again. An empty batch touches nothing.
+    pub fn send_batch(&mut self, messages: &[&[u8]]) -> Result<Vec<SendOutcome>, BatchError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = Batch::new(messages, self.limit);
+        match self.deliver(&mut batch) {
+            Ok(()) => Ok(batch.into_delivered()),
+            Err(error) => Err(BatchError {
+                delivered: batch.into_delivered(),
+                error,
+            }),
+        }
+    }
+
+    /// Pushes the outbox through, reconnecting and waiting as
+    /// [`AnalysisdSocket::send_event`] says; done when everything went
+    /// through or nothing did for the stall timeout.
+    fn deliver(&mut self, outbox: &mut impl Outbox) -> Result<(), AnalysisdError> {
         let mut window = retry::window(self.options.stall_timeout, self.options.reconnect_backoff);
         // The whole bound, not what is left of it: the same value every time
         // spares a system call per event on the usual path.
-        let mut send_wait = window.remaining().map(|_| self.options.stall_timeout);
+        let nominal_wait = window.remaining().map(|_| self.options.stall_timeout);
+        let mut send_wait = nominal_wait;
         let mut reconnected = false;
         loop {
             let connection = match self.connection.as_mut() {
@@ -133,10 +170,7 @@ impl AnalysisdSocket {
                     }
                     self.reconnect(&mut window)?;
                     reconnected = true;
-                    // A new socket may have got a smaller send buffer.
-                    if self.datagram.len() > self.limit.get() {
-                        outcome = frame(message, self.limit, &mut self.datagram);
-                    }
+                    outbox.refit(self.limit);
                     send_wait = window.remaining();
                     continue;
                 }
@@ -147,10 +181,15 @@ impl AnalysisdSocket {
                     path: self.path.clone(),
                     source,
                 })?;
-            let error = match connection.socket.send(&self.datagram) {
-                Ok(sent) => {
-                    self.check_whole(sent)?;
-                    return Ok(outcome);
+            let error = match outbox.push(&connection.socket) {
+                Ok(true) => return Ok(()),
+                // Progress: the bound starts over for what is left.
+                Ok(false) => {
+                    window =
+                        retry::window(self.options.stall_timeout, self.options.reconnect_backoff);
+                    send_wait = nominal_wait;
+                    reconnected = false;
+                    continue;
                 }
                 Err(error) => error,
             };
@@ -184,7 +223,7 @@ impl AnalysisdSocket {
                 Some(libc::EMSGSIZE) => {
                     return Err(AnalysisdError::MessageTooLong {
                         path: self.path.clone(),
-                        len: self.datagram.len(),
+                        len: outbox.next_len(),
                     });
                 }
                 _ => {
@@ -236,22 +275,6 @@ impl AnalysisdSocket {
         self.connection = Some(Connection::new(opened.socket));
         tracing::debug!(path = %self.path.display(), "reconnected to analysisd");
         Ok(())
-    }
-
-    /// A datagram goes whole or not at all; anything else would be a kernel
-    /// surprise worth an error rather than a silently shortened event.
-    fn check_whole(&self, sent: usize) -> Result<(), AnalysisdError> {
-        if sent == self.datagram.len() {
-            Ok(())
-        } else {
-            Err(AnalysisdError::Send {
-                path: self.path.clone(),
-                source: io::Error::other(format!(
-                    "sent {sent} of {} bytes of a datagram",
-                    self.datagram.len()
-                )),
-            })
-        }
     }
 }
 

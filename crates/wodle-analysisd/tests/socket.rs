@@ -528,3 +528,145 @@ fn a_queue_that_starts_draining_later_gets_every_event() {
     let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
     assert_eq!(analysisd.wait_for_blocking(events.len(), NEVER), expected);
 }
+
+fn numbered(prefix: &str, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| format!("{prefix} {i}").into_bytes())
+        .collect()
+}
+
+fn slices(messages: &[Vec<u8>]) -> Vec<&[u8]> {
+    messages.iter().map(Vec::as_slice).collect()
+}
+
+#[test]
+fn a_batch_arrives_in_order_byte_for_byte_with_an_outcome_each() {
+    let home = WazuhHome::new();
+    let analysisd = home.bind_analysisd();
+    let mut socket = AnalysisdSocket::connect(home.queue_socket_path()).unwrap();
+    let long = vec![b'L'; 100_000];
+    let batch: [&[u8]; 4] = [b"first", b"", &long, "last, café".as_bytes()];
+
+    let outcomes = socket.send_batch(&batch).unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            SendOutcome::Delivered,
+            SendOutcome::Delivered,
+            SendOutcome::Truncated {
+                original_len: 100_000,
+                kept_len: 65_535 - HEADER.len(),
+                limit: DatagramLimit::DEFAULT,
+            },
+            SendOutcome::Delivered,
+        ]
+    );
+    assert_eq!(
+        analysisd.wait_for_blocking(4, NEVER),
+        [
+            datagram(b"first"),
+            datagram(b""),
+            datagram(&long[..65_535 - HEADER.len()]),
+            datagram("last, café".as_bytes()),
+        ]
+    );
+}
+
+#[test]
+fn a_batch_larger_than_one_call_and_the_queue_arrives_once_the_reader_drains() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let analysisd = AnalysisdReceiver::bind_paused(&path);
+    let mut socket = connect(&path, NEVER);
+    // More than sendmmsg takes in one call (1,024), and far more than the
+    // queue holds, so the batch goes out in many partial sends.
+    let events = numbered("event", 3_000);
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            thread::sleep(AWAY);
+            analysisd.resume();
+        });
+        let outcomes = socket.send_batch(&slices(&events)).unwrap();
+        assert_eq!(outcomes, vec![SendOutcome::Delivered; events.len()]);
+    });
+    let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
+    assert_eq!(analysisd.wait_for_blocking(events.len(), NEVER), expected);
+}
+
+#[test]
+fn a_batch_to_a_stuck_analysisd_says_which_events_were_delivered() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let analysisd = AnalysisdReceiver::bind_paused(&path);
+    let mut socket = connect(&path, SHORT);
+    let events = numbered("event", 100);
+
+    let error = socket.send_batch(&slices(&events)).unwrap_err();
+    let delivered = error.delivered.len();
+    assert!(
+        0 < delivered && delivered < events.len(),
+        "{delivered} delivered"
+    );
+    assert_eq!(error.delivered, vec![SendOutcome::Delivered; delivered]);
+    assert!(
+        matches!(error.error, AnalysisdError::Stalled { .. }),
+        "{:?}",
+        error.error
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("first {delivered} events"))
+    );
+
+    // Exactly the ones reported delivered are in the queue; the rest go with
+    // the next batch.
+    analysisd.resume();
+    let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
+    assert_eq!(
+        analysisd.wait_for_blocking(delivered, NEVER),
+        expected[..delivered]
+    );
+    let rest = socket.send_batch(&slices(&events[delivered..])).unwrap();
+    assert_eq!(rest.len(), events.len() - delivered);
+    assert_eq!(analysisd.wait_for_blocking(events.len(), NEVER), expected);
+}
+
+#[test]
+fn a_batch_sent_while_analysisd_restarts_loses_nothing() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let mut analysisd = home.bind_analysisd();
+    let mut socket = connect(&path, NEVER);
+    let before = numbered("before", 5);
+    let after = numbered("after", 50);
+    let _ = socket.send_batch(&slices(&before)).unwrap();
+    analysisd.wait_for_blocking(before.len(), NEVER);
+
+    analysisd.crash();
+    let restarter = thread::spawn(move || {
+        thread::sleep(AWAY);
+        analysisd.restart();
+        analysisd
+    });
+    let outcomes = socket.send_batch(&slices(&after)).unwrap();
+    assert_eq!(outcomes.len(), after.len());
+    let analysisd = restarter.join().unwrap();
+
+    let expected: Vec<_> = before
+        .iter()
+        .chain(&after)
+        .map(|event| datagram(event))
+        .collect();
+    assert_eq!(analysisd.wait_for_blocking(expected.len(), NEVER), expected);
+}
+
+#[test]
+fn an_empty_batch_touches_nothing() {
+    let home = WazuhHome::new();
+    let mut analysisd = home.bind_analysisd();
+    let mut socket = connect(&home.queue_socket_path(), NEVER);
+    analysisd.crash();
+    // With analysisd down, any send would wait the whole bound.
+    assert_eq!(socket.send_batch(&[]).unwrap(), []);
+}
