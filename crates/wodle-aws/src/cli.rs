@@ -61,6 +61,53 @@ pub struct GlobalOptions {
     /// Log line format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub tuning: TuningOptions,
+}
+
+/// Settings of ours that the reference does not have. All have defaults that
+/// suit a Wazuh manager; none is needed for a drop-in replacement.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Collection tuning (wodle-aws only)")]
+pub struct TuningOptions {
+    /// A stream whose DescribeLogStreams times show nothing new is still read for this many
+    /// seconds after its last activity, because AWS updates those times late ("typically in
+    /// less than an hour"). 0 trusts them fully. Services with an <idle_stream_lag> tag use
+    /// the tag. [default: 3600]
+    #[arg(
+        long,
+        global = true,
+        env = "WODLE_AWS_IDLE_STREAM_LAG",
+        value_name = "SECONDS"
+    )]
+    pub idle_stream_lag: Option<u64>,
+
+    /// External id sent with AssumeRole (iam_role_arn). Default: the `external_id` of the
+    /// service's profile, if any.
+    #[arg(long, global = true, value_name = "ID")]
+    pub external_id: Option<String>,
+
+    /// Commit checkpoints after this many delivered events: a killed process re-sends at
+    /// most this many.
+    #[arg(long, global = true, value_name = "EVENTS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub commit_every: u64,
+
+    /// Streams read at the same time, per service.
+    #[arg(long, global = true, value_name = "STREAMS", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_concurrent_streams: u64,
+
+    /// How long to wait for analysisd (socket missing, nobody listening, queue full) before
+    /// giving up with "Wazuh must be running.".
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
+    pub analysisd_timeout: u64,
+
+    /// The largest datagram sent to analysisd, header included; longer events are truncated
+    /// at a UTF-8 boundary and reported.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 65_535)]
+    pub max_datagram: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -191,6 +238,9 @@ pub enum Command {
         /// Run each service once, then exit.
         #[arg(long)]
         once: bool,
+        /// Also append log lines to <wazuh-home>/logs/ossec.log in Wazuh's own format.
+        #[arg(long)]
+        ossec_log: bool,
     },
     /// Validate an ossec.conf-format file and print what would run (never a secret).
     CheckConfig {
@@ -251,6 +301,12 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "--db",
     "--log-format",
     "--config",
+    "--idle-stream-lag",
+    "--external-id",
+    "--commit-every",
+    "--max-concurrent-streams",
+    "--analysisd-timeout",
+    "--max-datagram",
 ];
 
 /// Rewrites the reference's multi-letter short flags (`-sr`, `-rd`, `-df`, `-dr`,

@@ -68,11 +68,6 @@ fn is_ours(target: &str) -> bool {
     target.starts_with("wodle_")
 }
 
-/// Installs the global subscriber, logging to stderr only. See [`init_with_ossec_log`].
-pub fn init(verbosity: Verbosity, format: LogFormat) {
-    init_with_ossec_log(verbosity, format, None);
-}
-
 /// Installs the global subscriber: stderr in `format`, and, with `ossec_log`,
 /// Wazuh's line format appended to that file; both at the same verbosity.
 /// `RUST_LOG`, when set, replaces the level filter (a developer's tool;

@@ -6,6 +6,7 @@
 //! exit codes administrators and modulesd know from the reference.
 
 mod cli;
+mod daemon;
 mod describe;
 mod exit;
 mod internal_options;
@@ -13,6 +14,8 @@ mod logging;
 mod one_shot;
 mod ossec_log;
 mod paths;
+mod service;
+mod signals;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -30,11 +33,6 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = cli::rewrite_reference_short_flags(std::env::args_os());
     let cli = Cli::parse_args(args);
 
-    let daemon = matches!(cli.command, Some(Command::Run { .. }));
-    logging::init(
-        Verbosity::from_debug_level(cli.global.debug.unwrap_or(0), daemon),
-        cli.global.log_format,
-    );
     let executable = std::env::current_exe().ok();
     let paths = WazuhPaths::resolve(
         cli.global.wazuh_home.as_deref(),
@@ -42,6 +40,34 @@ fn main() -> ExitCode {
         cli.global.queue_socket.as_deref(),
         cli.global.db.as_deref(),
     );
+    let (daemon, ossec_log) = match &cli.command {
+        Some(Command::Run { ossec_log, .. }) => (true, *ossec_log),
+        _ => (false, false),
+    };
+    // `run` takes modulesd's debug level from Wazuh's internal options when no
+    // flag sets it, as the reference gets it from modulesd.
+    let mut options_problem = None;
+    let debug_level = match cli.global.debug {
+        Some(level) => level,
+        None if daemon => {
+            match internal_options::wazuh_modules_debug(&paths.wazuh_home.join("etc")) {
+                Ok(level) => level.unwrap_or(0),
+                Err(error) => {
+                    options_problem = Some(error);
+                    0
+                }
+            }
+        }
+        None => 0,
+    };
+    logging::init_with_ossec_log(
+        Verbosity::from_debug_level(debug_level, daemon),
+        cli.global.log_format,
+        ossec_log.then(|| daemon::ossec_log_path(&paths)),
+    );
+    if let Some(problem) = options_problem {
+        tracing::warn!("{problem}; using debug level 0");
+    }
     tracing::trace!(
         "Wazuh home {}, queue socket {}, database {}",
         paths.wazuh_home.display(),
@@ -51,8 +77,8 @@ fn main() -> ExitCode {
 
     let status = match &cli.command {
         Some(Command::CheckConfig { file }) => check_config(file, &paths),
-        Some(Command::Run { config, once }) => run_daemon(config, *once),
-        None => run_one_shot(&cli),
+        Some(Command::Run { config, once, .. }) => run_daemon(&cli, config, *once, &paths),
+        None => run_one_shot(&cli, &paths),
     };
     status.into()
 }
@@ -111,28 +137,31 @@ fn load_config(file: &Path) -> Option<wodle_config::LoadedConfig> {
     }
 }
 
-/// `run --config FILE`: validates the file; collection itself lands with the
-/// collection issue, and until then this says so rather than pretend.
-fn run_daemon(config_file: &Path, once: bool) -> ExitStatus {
+/// `run --config FILE`: every enabled cloudwatchlogs service on its schedule.
+fn run_daemon(cli: &Cli, config_file: &Path, once: bool, paths: &WazuhPaths) -> ExitStatus {
     let Some(config) = load_config(config_file) else {
         return ExitStatus::InvalidConfiguration;
     };
-    let services: usize = config
-        .wodles
-        .iter()
-        .filter(|wodle| !wodle.disabled)
-        .map(|wodle| wodle.services.len())
-        .sum();
-    let mode = if once { "run --once" } else { "run" };
-    tracing::error!(
-        "{}: the configuration is valid ({services} enabled cloudwatchlogs service(s)), but '{mode}' cannot collect yet: collection of CloudWatch Logs is not implemented in this version of wodle-aws",
-        config_file.display()
-    );
-    ExitStatus::NotImplemented
+    let tuning = match tuning(cli) {
+        Ok(tuning) => tuning,
+        Err(status) => return status,
+    };
+    let runtime = match build_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    runtime.block_on(daemon::run(
+        config_file,
+        config,
+        once,
+        paths,
+        &tuning,
+        load_config,
+    ))
 }
 
 /// `--service cloudwatchlogs [flags]`: the reference's one-shot command.
-fn run_one_shot(cli: &Cli) -> ExitStatus {
+fn run_one_shot(cli: &Cli, paths: &WazuhPaths) -> ExitStatus {
     let (service, warnings) = match one_shot::service_from_args(&cli.one_shot) {
         Ok(parsed) => parsed,
         Err(error) if error.is_invalid_region() => {
@@ -155,8 +184,77 @@ fn run_one_shot(cli: &Cli) -> ExitStatus {
         "Service settings from the command line:\n{}",
         describe::describe_service(&service).trim_end()
     );
-    tracing::error!(
-        "collection of CloudWatch Logs is not implemented in this version of wodle-aws: the arguments are valid, nothing was collected"
-    );
-    ExitStatus::NotImplemented
+    let tuning = match tuning(cli) {
+        Ok(tuning) => tuning,
+        Err(status) => return status,
+    };
+    let runtime = match build_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    runtime.block_on(async {
+        // As the reference: credentials are checked before the database is opened.
+        let prepared = match service::prepare(&service, &tuning).await {
+            Ok(prepared) => prepared,
+            Err(status) => return status,
+        };
+        let store = match service::open_store(&paths.database) {
+            Ok(store) => store,
+            Err(status) => return status,
+        };
+        let sink = wodle_cloudwatch::EventSink::new(&paths.queue_socket, tuning.analysisd);
+        let signals = signals::StopSignals::install();
+        let (store, _sink, outcome) = service::collect(
+            &service,
+            prepared,
+            cli.one_shot.reparse,
+            &tuning,
+            store,
+            sink,
+            signals.token(),
+        )
+        .await;
+        drop(store);
+        signals.exit_status(outcome.status)
+    })
+}
+
+/// Process-wide collection settings from the flags.
+fn tuning(cli: &Cli) -> Result<service::Tuning, ExitStatus> {
+    service::Tuning::from_options(&cli.global.tuning, clock()).map_err(|message| {
+        tracing::error!("{message}");
+        ExitStatus::InvalidConfiguration
+    })
+}
+
+/// The system clock, or for tests the instant in `WODLE_AWS_NOW` (epoch
+/// milliseconds): "today", the default lower bound, must not depend on the
+/// hour a test runs. Not meant for production use.
+fn clock() -> std::sync::Arc<dyn wodle_cloudwatch::Clock> {
+    match std::env::var("WODLE_AWS_NOW")
+        .ok()
+        .map(|value| value.parse::<i64>())
+    {
+        Some(Ok(millis)) => {
+            tracing::debug!(
+                "WODLE_AWS_NOW is set: the clock is fixed at {millis} ms (a test hook)"
+            );
+            std::sync::Arc::new(wodle_cloudwatch::FixedClock(millis))
+        }
+        Some(Err(_)) => {
+            tracing::warn!("WODLE_AWS_NOW is not epoch milliseconds; the system clock is used");
+            std::sync::Arc::new(wodle_cloudwatch::SystemClock)
+        }
+        None => std::sync::Arc::new(wodle_cloudwatch::SystemClock),
+    }
+}
+
+fn build_runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            tracing::error!("cannot start the async runtime: {error}");
+            ExitStatus::Unknown
+        })
 }

@@ -35,7 +35,7 @@ pub use collect::{
     RemoveFailure, ServiceReport, ServiceRun, StreamFailure, collect_service,
 };
 pub use owner::{
-    DEFAULT_COMMIT_EVERY, DeliveryCounts, DiscardRule, OwnerError, OwnerGone, OwnerHandle,
-    OwnerOutcome, OwnerSettings, StreamId, spawn_owner,
+    DEFAULT_COMMIT_EVERY, DeliveryCounts, DiscardRule, EventSink, OwnerError, OwnerGone,
+    OwnerHandle, OwnerOutcome, OwnerSettings, StreamId, spawn_owner,
 };
 pub use reader::{LogEvent, Page, PullError, StreamPosition, StreamReader, is_end_of_stream};

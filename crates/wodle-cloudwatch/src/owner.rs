@@ -10,11 +10,12 @@
 //! its events reach the socket in order.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
-use wodle_analysisd::{AnalysisdError, AnalysisdSocket, SendOutcome};
+use wodle_analysisd::{AnalysisdError, AnalysisdSocket, SendOutcome, SocketOptions};
 use wodle_checkpoint::{
     CheckpointError, CheckpointStore, Segment, StreamCheckpoint, StreamCursor, StreamKey,
 };
@@ -25,6 +26,43 @@ use crate::reader::Page;
 
 /// Decides whether an event is skipped (`discard_regex`): true discards.
 pub type DiscardRule = Box<dyn Fn(&str) -> bool + Send>;
+
+/// Where events go: analysisd's queue socket, connected at the first event
+/// (as the reference, a run with nothing to send never touches it) and then
+/// kept for the whole process.
+#[derive(Debug)]
+pub struct EventSink {
+    path: PathBuf,
+    options: SocketOptions,
+    socket: Option<AnalysisdSocket>,
+}
+
+impl EventSink {
+    pub fn new(path: impl Into<PathBuf>, options: SocketOptions) -> EventSink {
+        EventSink {
+            path: path.into(),
+            options,
+            socket: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a datagram was ever sent (the socket is connected).
+    pub fn is_connected(&self) -> bool {
+        self.socket.is_some()
+    }
+
+    fn send(&mut self, message: &[u8]) -> Result<SendOutcome, AnalysisdError> {
+        let socket = match &mut self.socket {
+            Some(socket) => socket,
+            empty => empty.insert(AnalysisdSocket::connect_with(&self.path, self.options)?),
+        };
+        socket.send_event(message)
+    }
+}
 
 /// How the owner delivers and commits.
 pub struct OwnerSettings {
@@ -68,12 +106,12 @@ pub enum OwnerError {
     Checkpoint(#[from] CheckpointError),
 }
 
-/// What the owner hands back when it stops: the store and socket (to be
+/// What the owner hands back when it stops: the store and sink (to be
 /// reused by the next service), the counts, and the error that stopped it.
 #[derive(Debug)]
 pub struct OwnerOutcome {
     pub store: CheckpointStore,
-    pub socket: AnalysisdSocket,
+    pub sink: EventSink,
     pub counts: DeliveryCounts,
     pub error: Option<OwnerError>,
 }
@@ -215,14 +253,14 @@ impl OwnerHandle {
 /// (or delivery fails), commits what was delivered, and returns.
 pub fn spawn_owner(
     store: CheckpointStore,
-    socket: AnalysisdSocket,
+    sink: EventSink,
     settings: OwnerSettings,
     queue_capacity: usize,
 ) -> (OwnerHandle, JoinHandle<OwnerOutcome>) {
     let (sender, receiver) = mpsc::channel(queue_capacity.max(1));
     let owner = Owner {
         store,
-        socket,
+        sink,
         settings,
         streams: Vec::new(),
         uncommitted: 0,
@@ -255,7 +293,7 @@ struct StreamEntry {
 
 struct Owner {
     store: CheckpointStore,
-    socket: AnalysisdSocket,
+    sink: EventSink,
     settings: OwnerSettings,
     streams: Vec<StreamEntry>,
     uncommitted: u64,
@@ -282,7 +320,7 @@ impl Owner {
         }
         OwnerOutcome {
             store: self.store,
-            socket: self.socket,
+            sink: self.sink,
             counts: self.counts,
             error,
         }
@@ -415,7 +453,7 @@ impl Owner {
         // events of this one.
         let Owner {
             store,
-            socket,
+            sink,
             settings,
             streams,
             uncommitted,
@@ -465,7 +503,7 @@ impl Owner {
                     event.timestamp
                 );
             } else {
-                match socket.send_event(event.message.as_bytes())? {
+                match sink.send(event.message.as_bytes())? {
                     SendOutcome::Delivered => {}
                     SendOutcome::Truncated {
                         original_len,

@@ -1,0 +1,394 @@
+//! Runs one cloudwatchlogs service: credentials, regions, then the pull engine.
+//!
+//! Every library error becomes the reference's message and exit code here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use wodle_analysisd::{AnalysisdError, DatagramLimit, SocketOptions};
+use wodle_checkpoint::{CheckpointError, CheckpointStore};
+use wodle_cloudwatch::{
+    Clock, DEFAULT_IDLE_STREAM_LAG, EventSink, OwnerError, OwnerSettings, RegionClient,
+    ServiceReport, ServiceRun, collect_service, spawn_owner,
+};
+use wodle_config::CloudWatchLogsService;
+use wodle_credentials::{
+    AwsErrorKind, CredentialSettings, CredentialsError, Endpoint, HttpSettings, RoleSettings,
+    aws_error_kind,
+};
+use wodle_discovery::DiscoveryError;
+
+use crate::exit::ExitStatus;
+
+/// Process-wide settings every service run shares.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// `--idle-stream-lag` / `WODLE_AWS_IDLE_STREAM_LAG`: the default for
+    /// services without an `<idle_stream_lag>` tag.
+    pub idle_stream_lag: Option<Duration>,
+    pub external_id: Option<String>,
+    pub commit_every: u64,
+    pub max_concurrent_streams: usize,
+    pub analysisd: SocketOptions,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Tuning {
+    pub fn from_options(
+        options: &crate::cli::TuningOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Tuning, String> {
+        let limit = DatagramLimit::new(options.max_datagram)
+            .map_err(|error| format!("invalid value for --max-datagram: {error}"))?;
+        let wait = Duration::from_secs(options.analysisd_timeout);
+        Ok(Tuning {
+            idle_stream_lag: options.idle_stream_lag.map(Duration::from_secs),
+            external_id: options.external_id.clone(),
+            commit_every: options.commit_every,
+            max_concurrent_streams: usize::try_from(options.max_concurrent_streams)
+                .unwrap_or(usize::MAX),
+            analysisd: SocketOptions {
+                limit,
+                connect_timeout: wait,
+                stall_timeout: wait,
+                ..SocketOptions::default()
+            },
+            clock,
+        })
+    }
+}
+
+/// How one service's run ended.
+#[derive(Debug)]
+pub struct ServiceOutcome {
+    pub status: ExitStatus,
+    /// Delivery or the database failed: no other service should run.
+    pub fatal: bool,
+}
+
+/// Opens the checkpoint database, with the reference's message and code on
+/// failure.
+pub fn open_store(path: &std::path::Path) -> Result<CheckpointStore, ExitStatus> {
+    CheckpointStore::open(path).map_err(|error| {
+        tracing::error!("{error}");
+        checkpoint_status(&error)
+    })
+}
+
+fn checkpoint_status(error: &CheckpointError) -> ExitStatus {
+    ExitStatus::from_code(error.reference_exit_code())
+}
+
+/// Collects one service. The store and sink are handed back for the next one.
+pub async fn run_service(
+    service: &CloudWatchLogsService,
+    reparse: bool,
+    tuning: &Tuning,
+    store: CheckpointStore,
+    sink: EventSink,
+    stop: CancellationToken,
+) -> (CheckpointStore, EventSink, ServiceOutcome) {
+    match prepare(service, tuning).await {
+        Ok(prepared) => collect(service, prepared, reparse, tuning, store, sink, stop).await,
+        Err(status) => (
+            store,
+            sink,
+            ServiceOutcome {
+                status,
+                fatal: false,
+            },
+        ),
+    }
+}
+
+/// Collects one service whose credentials and regions are [`prepare`]d.
+pub async fn collect(
+    service: &CloudWatchLogsService,
+    prepared: Prepared,
+    reparse: bool,
+    tuning: &Tuning,
+    store: CheckpointStore,
+    sink: EventSink,
+    stop: CancellationToken,
+) -> (CheckpointStore, EventSink, ServiceOutcome) {
+    let only_logs_after = service
+        .only_logs_after
+        .map(|date| date.midnight().assume_utc().unix_timestamp() * 1000);
+    if let Some(millis) = only_logs_after {
+        tracing::debug!("only logs: {millis}");
+    }
+    if reparse {
+        tracing::debug!("Reparse mode ON");
+    }
+    let run = ServiceRun {
+        account_id: prepared.account_id,
+        regions: prepared.regions,
+        log_groups: service.log_groups.clone(),
+        only_logs_after,
+        reparse,
+        remove_log_streams: service.remove_log_streams,
+        idle_stream_lag: service
+            .extensions
+            .idle_stream_lag
+            .or(tuning.idle_stream_lag)
+            .unwrap_or(DEFAULT_IDLE_STREAM_LAG),
+        max_concurrent_streams: tuning.max_concurrent_streams,
+        clock: Arc::clone(&tuning.clock),
+    };
+    let discard = service
+        .discard
+        .as_ref()
+        .map(|rule| wodle_discard::DiscardFilter::new(rule.field.clone(), rule.regex.clone()));
+    let discard: Option<wodle_cloudwatch::DiscardRule> = match discard.transpose() {
+        Ok(filter) => filter.map(|filter| {
+            Box::new(move |message: &str| filter.should_discard(message))
+                as wodle_cloudwatch::DiscardRule
+        }),
+        Err(error) => {
+            tracing::error!("Invalid pattern for tag 'discard_regex': {error}");
+            let outcome = ServiceOutcome {
+                status: ExitStatus::InvalidConfiguration,
+                fatal: false,
+            };
+            return (store, sink, outcome);
+        }
+    };
+    let settings = OwnerSettings {
+        commit_every: tuning.commit_every,
+        discard,
+        clock: Arc::clone(&tuning.clock),
+    };
+    let (owner, thread) = spawn_owner(store, sink, settings, tuning.max_concurrent_streams * 2);
+    let report = collect_service(run, owner, stop).await;
+    let outcome = match tokio::task::spawn_blocking(move || thread.join()).await {
+        Ok(Ok(outcome)) => outcome,
+        // The delivery thread cannot panic on input (no unwrap on it); if it
+        // did, there is no store left to hand back.
+        Ok(Err(_)) | Err(_) => {
+            tracing::error!("The delivery thread stopped unexpectedly.");
+            std::process::exit(i32::from(ExitStatus::Unknown.code()));
+        }
+    };
+    tracing::debug!("committing changes and closing the DB");
+    let status = report_status(&report, outcome.error.as_ref());
+    let fatal = outcome.error.is_some() || report.checkpoint_error.is_some();
+    tracing::debug!(
+        "+++ Delivered {} events to Analysisd ({} discarded, {} truncated); {} streams read, {} idle",
+        outcome.counts.delivered,
+        outcome.counts.discarded,
+        outcome.counts.truncated,
+        report.streams_read,
+        report.streams_idle
+    );
+    (
+        outcome.store,
+        outcome.sink,
+        ServiceOutcome { status, fatal },
+    )
+}
+
+/// A service's account and regional clients, ready to collect.
+pub struct Prepared {
+    account_id: String,
+    regions: Vec<RegionClient>,
+}
+
+/// Credentials, account and regions: everything that can fail before any
+/// collection starts.
+pub async fn prepare(
+    service: &CloudWatchLogsService,
+    tuning: &Tuning,
+) -> Result<Prepared, ExitStatus> {
+    if service.static_keys.is_some() {
+        tracing::warn!(
+            "Deprecated tag <access_key> found at module 'aws-s3'. This tag was deprecated in \
+             4.4; please use a profile (aws_profile) or a role (iam_role_arn) instead. See \
+             https://documentation.wazuh.com/current/amazon/services/prerequisites/credentials.html"
+        );
+    }
+    let settings = credential_settings(service, tuning)?;
+    let config = match wodle_credentials::load_sdk_config(&settings).await {
+        Ok(config) => config,
+        Err(error) => return Err(credentials_failure(&error)),
+    };
+    let identity =
+        match wodle_credentials::caller_identity(&config, settings.sts_endpoint.as_ref()).await {
+            Ok(identity) => identity,
+            Err(error) => return Err(credentials_failure(&error)),
+        };
+    tracing::debug!(
+        "Credentials of account {} ({})",
+        identity.account,
+        identity.arn
+    );
+
+    let configured: Vec<String> = service
+        .regions
+        .iter()
+        .map(|region| region.as_str().to_owned())
+        .collect();
+    let profile_region = config.region().map(|region| region.as_ref().to_owned());
+    let choice = wodle_discovery::regions_to_collect(
+        &configured,
+        profile_region.as_deref(),
+        wodle_config::COMMERCIAL_REGIONS,
+    );
+    let regions = choice
+        .regions()
+        .into_iter()
+        .map(|region| {
+            let regional = wodle_credentials::for_region(&config, region);
+            RegionClient {
+                region: region.to_owned(),
+                client: wodle_credentials::logs_client(
+                    &regional,
+                    settings.service_endpoint.as_ref(),
+                ),
+            }
+        })
+        .collect();
+    Ok(Prepared {
+        account_id: identity.account,
+        regions,
+    })
+}
+
+fn credential_settings(
+    service: &CloudWatchLogsService,
+    tuning: &Tuning,
+) -> Result<CredentialSettings, ExitStatus> {
+    let endpoint = |tag: &str, url: Option<&url::Url>| -> Result<Option<Endpoint>, ExitStatus> {
+        url.map(|url| {
+            Endpoint::parse(url.as_str()).map_err(|error| {
+                tracing::error!("Invalid endpoint for tag '{tag}': {error}");
+                ExitStatus::InvalidEndpoint
+            })
+        })
+        .transpose()
+    };
+    let role = service.iam_role_arn.as_ref().map(|arn| {
+        let mut role = RoleSettings::new(arn.clone());
+        role.duration = service
+            .iam_role_duration
+            .map(|secs| Duration::from_secs(u64::from(secs)));
+        role.external_id = tuning.external_id.clone();
+        role
+    });
+    Ok(CredentialSettings {
+        profile: service.aws_profile.clone(),
+        static_keys: service.static_keys.as_ref().map(|keys| {
+            wodle_credentials::StaticKeys::new(
+                keys.access_key_id.clone(),
+                keys.secret_access_key.expose().to_owned(),
+            )
+        }),
+        role,
+        // The first configured region serves STS; without one, the profile's.
+        region: service
+            .regions
+            .first()
+            .map(|region| region.as_str().to_owned()),
+        sts_endpoint: endpoint("sts_endpoint", service.sts_endpoint.as_ref())?,
+        service_endpoint: endpoint("service_endpoint", service.service_endpoint.as_ref())?,
+        http: HttpSettings::from_env(),
+        ..CredentialSettings::default()
+    })
+}
+
+/// The reference's message and exit code for a credentials failure.
+fn credentials_failure(error: &CredentialsError) -> ExitStatus {
+    tracing::error!("{error}");
+    match error {
+        CredentialsError::ProfileNotFound { .. } | CredentialsError::NoCredentials => {
+            ExitStatus::GenericError
+        }
+        CredentialsError::ProfileNotInConfigFile { .. } => ExitStatus::ProfileNotFound,
+        CredentialsError::InvalidCredentials { .. } => ExitStatus::InvalidCredentials,
+        CredentialsError::ClockSkew { .. } => ExitStatus::ClockSkew,
+        CredentialsError::InvalidEndpoint { .. } => ExitStatus::InvalidEndpoint,
+        CredentialsError::ProfileFiles { .. } => ExitStatus::InvalidKeyFormat,
+        _ => ExitStatus::GenericError,
+    }
+}
+
+/// Logs what went wrong in a run and picks its exit status: the first
+/// failure that stopped delivery, else the reference's 16 for any group or
+/// stream that could not be read.
+fn report_status(report: &ServiceReport, owner_error: Option<&OwnerError>) -> ExitStatus {
+    let mut status = ExitStatus::Success;
+    let mut fail = |candidate: ExitStatus| {
+        if status == ExitStatus::Success {
+            status = candidate;
+        }
+    };
+    if let Some(error) = owner_error {
+        match error {
+            OwnerError::Delivery(error) => fail(delivery_failure(error)),
+            OwnerError::Checkpoint(error) => {
+                tracing::error!("{error}");
+                fail(checkpoint_status(error));
+            }
+        }
+    }
+    if let Some(error) = &report.checkpoint_error {
+        tracing::error!("{error}");
+        fail(checkpoint_status(error));
+    }
+    for failure in &report.group_failures {
+        match region_rejects_credentials(&failure.error) {
+            true => tracing::warn!(
+                "Region {} rejected the credentials ({}); it was skipped. An opt-in region must \
+                 be enabled for the account before it can be read.",
+                failure.region,
+                failure.error.code()
+            ),
+            false => {
+                tracing::error!("{}", failure.error);
+                fail(ExitStatus::ClientError);
+            }
+        }
+    }
+    for failure in &report.stream_failures {
+        tracing::error!("{}", failure.error);
+        fail(ExitStatus::ClientError);
+    }
+    for failure in &report.remove_failures {
+        tracing::error!(
+            "The \"remove_aws_log_stream\" request failed: An error occurred ({}) when calling \
+             the DeleteLogStream operation: {} (log group \"{}\", stream \"{}\")",
+            failure.code,
+            failure.message,
+            failure.group,
+            failure.stream
+        );
+        fail(ExitStatus::ClientError);
+    }
+    status
+}
+
+fn region_rejects_credentials(error: &DiscoveryError) -> bool {
+    let message = match error {
+        DiscoveryError::Api { message, .. } => message.as_str(),
+        DiscoveryError::LogGroupNotFound { .. } => return false,
+    };
+    aws_error_kind(error.code(), message) == AwsErrorKind::InvalidCredentials
+}
+
+/// analysisd errors: "Wazuh must be running." (11) whenever it is absent or
+/// stuck, as the reference says when nobody is bound to the socket.
+pub fn delivery_failure(error: &AnalysisdError) -> ExitStatus {
+    match error {
+        AnalysisdError::SocketMissing { .. }
+        | AnalysisdError::NotRunning { .. }
+        | AnalysisdError::Stalled { .. } => {
+            tracing::debug!("{error}");
+            tracing::error!("Wazuh must be running.");
+            ExitStatus::WazuhNotRunning
+        }
+        other => {
+            tracing::error!("Error sending message to wazuh: {other}");
+            ExitStatus::SendError
+        }
+    }
+}
