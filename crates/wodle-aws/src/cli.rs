@@ -104,6 +104,17 @@ pub struct TuningOptions {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
     pub analysisd_timeout: u64,
 
+    /// Client-side request quotas per account and region, requests per second, e.g.
+    /// `GetLogEvents=10,DescribeLogStreams=25,DeleteLogStream=5` (APIs left out keep these
+    /// defaults, AWS's default quotas). Lower them when other tools share the account's quota.
+    #[arg(
+        long,
+        global = true,
+        env = "WODLE_AWS_API_QUOTAS",
+        value_name = "API=RATE,..."
+    )]
+    pub api_quotas: Option<String>,
+
     /// The largest datagram sent to analysisd, header included; longer events are truncated
     /// at a UTF-8 boundary and reported.
     #[arg(long, global = true, value_name = "BYTES", default_value_t = 65_535)]
@@ -307,6 +318,7 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "--max-concurrent-streams",
     "--analysisd-timeout",
     "--max-datagram",
+    "--api-quotas",
 ];
 
 /// Rewrites the reference's multi-letter short flags (`-sr`, `-rd`, `-df`, `-dr`,

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use wodle_analysisd::{AnalysisdError, DatagramLimit, SocketOptions};
 use wodle_checkpoint::{CheckpointError, CheckpointStore};
 use wodle_cloudwatch::{
-    Clock, DEFAULT_IDLE_STREAM_LAG, EventSink, OwnerError, OwnerSettings, RegionClient,
-    ServiceReport, ServiceRun, collect_service, spawn_owner,
+    Clock, DEFAULT_IDLE_STREAM_LAG, EventSink, OwnerError, OwnerSettings, Quotas, RateLimiters,
+    RegionClient, ServiceReport, ServiceRun, collect_service, spawn_owner,
 };
 use wodle_config::CloudWatchLogsService;
 use wodle_credentials::{
@@ -32,6 +32,8 @@ pub struct Tuning {
     pub max_concurrent_streams: usize,
     pub analysisd: SocketOptions,
     pub clock: Arc<dyn Clock>,
+    /// One set of client-side quotas for the whole process.
+    pub limits: RateLimiters,
 }
 
 impl Tuning {
@@ -42,6 +44,12 @@ impl Tuning {
         let limit = DatagramLimit::new(options.max_datagram)
             .map_err(|error| format!("invalid value for --max-datagram: {error}"))?;
         let wait = Duration::from_secs(options.analysisd_timeout);
+        let quotas = match &options.api_quotas {
+            Some(text) => text
+                .parse::<Quotas>()
+                .map_err(|error| format!("invalid value for --api-quotas: {error}"))?,
+            None => Quotas::default(),
+        };
         Ok(Tuning {
             idle_stream_lag: options.idle_stream_lag.map(Duration::from_secs),
             external_id: options.external_id.clone(),
@@ -55,6 +63,7 @@ impl Tuning {
                 ..SocketOptions::default()
             },
             clock,
+            limits: RateLimiters::new(quotas),
         })
     }
 }
@@ -135,6 +144,7 @@ pub async fn collect(
             .unwrap_or(DEFAULT_IDLE_STREAM_LAG),
         max_concurrent_streams: tuning.max_concurrent_streams,
         clock: Arc::clone(&tuning.clock),
+        limits: tuning.limits.clone(),
     };
     let discard = service
         .discard

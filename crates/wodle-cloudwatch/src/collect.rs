@@ -9,12 +9,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wodle_checkpoint::{CheckpointError, StreamKey};
-use wodle_discovery::{DiscoveryError, LogStreamInfo};
+use wodle_discovery::{CallQuota, DiscoveryError, LogStreamInfo};
+use wodle_quota::{Api, RateLimiters};
 
 use crate::clock::Clock;
 use crate::owner::{OwnerGone, OwnerHandle, Request, StreamId};
 use crate::plan::{PlanSettings, Skip, Skipped, StreamDecision, StreamPlan, apply_skip, by_time};
-use crate::reader::{PullError, StreamReader};
+use crate::reader::{PullError, ReaderQuota, StreamReader};
 
 /// How many streams are read at once when nothing else is configured.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 16;
@@ -44,6 +45,9 @@ pub struct ServiceRun {
     pub idle_stream_lag: Duration,
     pub max_concurrent_streams: usize,
     pub clock: Arc<dyn Clock>,
+    /// Client-side request quotas, shared by every service of the process so
+    /// that two services on one account and region share one budget.
+    pub limits: RateLimiters,
 }
 
 /// A log group that could not be listed.
@@ -166,7 +170,14 @@ async fn collect_group(
     };
 
     tracing::debug!("Getting log streams for \"{group}\" log group");
-    let streams = match wodle_discovery::list_log_streams(&region.client, &group).await {
+    let quota = CallQuota {
+        limits: &run.limits,
+        account: &run.account_id,
+        region: &region.region,
+    };
+    let listed =
+        wodle_discovery::list_log_streams_within(&region.client, &group, Some(quota)).await;
+    let streams = match listed {
         Ok(streams) => streams,
         Err(error) => {
             report.group_failures.push(GroupFailure {
@@ -274,18 +285,21 @@ async fn read_stream(
     stop: CancellationToken,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) -> StreamOutcome {
+    let quota = ReaderQuota {
+        limits: run.limits.clone(),
+        account: run.account_id.clone(),
+        region: region.region.clone(),
+    };
     for segment in plan.segments {
-        match read_segment(
+        let read = read_segment(
             &region.client,
-            &group,
-            &stream.name,
+            (&group, &stream.name),
             id,
             segment,
-            &owner,
+            (&owner, &quota),
             &stop,
-        )
-        .await
-        {
+        );
+        match read.await {
             Ok(SegmentEnd::Done) => {}
             Ok(SegmentEnd::Stopped) | Err(SegmentError::OwnerGone) => {
                 return StreamOutcome::Stopped;
@@ -304,6 +318,9 @@ async fn read_stream(
         "Removing log stream \"{}\" from log group \"{group}\"",
         stream.name
     );
+    run.limits
+        .acquire(&run.account_id, &region.region, Api::DeleteLogStream)
+        .await;
     let deleted = region
         .client
         .delete_log_stream()
@@ -354,19 +371,21 @@ impl From<OwnerGone> for SegmentError {
 /// the owner.
 async fn read_segment(
     client: &Client,
-    group: &str,
-    stream: &str,
+    (group, stream): (&str, &str),
     id: StreamId,
     segment: crate::plan::SegmentPlan,
-    owner: &OwnerHandle,
+    (owner, quota): (&OwnerHandle, &ReaderQuota),
     stop: &CancellationToken,
 ) -> Result<SegmentEnd, SegmentError> {
+    let reader_for = |request| {
+        StreamReader::new(client.clone(), group, stream, request).within(Some(quota.clone()))
+    };
     let kind = segment.cursor.segment;
     // What has been handed to the owner so far, to resume by time if the
     // token is rejected: the same bookkeeping the owner keeps.
     let mut handed = segment.cursor.clone();
     let mut skip = segment.skip;
-    let mut reader = StreamReader::new(client.clone(), group, stream, segment.request);
+    let mut reader = reader_for(segment.request);
     let mut fell_back = false;
     tracing::debug!(
         "Getting CloudWatch logs from log stream \"{stream}\" in log group \"{group}\" using \
@@ -407,7 +426,7 @@ async fn read_segment(
                 let restart = by_time(&handed);
                 skip = restart.skip;
                 handed = restart.cursor;
-                reader = StreamReader::new(client.clone(), group, stream, restart.request);
+                reader = reader_for(restart.request);
                 continue;
             }
             Err(error) => return Err(SegmentError::Pull(error)),
@@ -426,7 +445,7 @@ async fn read_segment(
                 let restart = by_time(&handed);
                 skip = restart.skip;
                 handed = restart.cursor;
-                reader = StreamReader::new(client.clone(), group, stream, restart.request);
+                reader = reader_for(restart.request);
                 continue;
             }
         };

@@ -38,4 +38,7 @@ pub use owner::{
     DEFAULT_COMMIT_EVERY, DeliveryCounts, DiscardRule, EventSink, OwnerError, OwnerGone,
     OwnerHandle, OwnerOutcome, OwnerSettings, StreamId, spawn_owner,
 };
-pub use reader::{LogEvent, Page, PullError, StreamPosition, StreamReader, is_end_of_stream};
+pub use reader::{
+    LogEvent, Page, PullError, ReaderQuota, StreamPosition, StreamReader, is_end_of_stream,
+};
+pub use wodle_quota::{Quotas, RateLimiters};

@@ -119,6 +119,15 @@ pub struct StreamReader {
     position: StreamPosition,
     finished: bool,
     server_clock: ServerClock,
+    quota: Option<ReaderQuota>,
+}
+
+/// The client-side quota GetLogEvents calls of a reader wait for.
+#[derive(Debug, Clone)]
+pub struct ReaderQuota {
+    pub limits: wodle_quota::RateLimiters,
+    pub account: String,
+    pub region: String,
 }
 
 impl StreamReader {
@@ -135,7 +144,14 @@ impl StreamReader {
             position: start,
             finished: false,
             server_clock: ServerClock::default(),
+            quota: None,
         }
+    }
+
+    /// Makes every GetLogEvents call of this reader wait for `quota` first.
+    pub fn within(mut self, quota: Option<ReaderQuota>) -> StreamReader {
+        self.quota = quota;
+        self
     }
 
     /// The log group this reader reads from.
@@ -158,6 +174,16 @@ impl StreamReader {
     /// Empty pages before the end are followed, not returned.
     pub async fn next_page(&mut self) -> Result<Option<Page>, PullError> {
         while !self.finished {
+            if let Some(quota) = &self.quota {
+                quota
+                    .limits
+                    .acquire(
+                        &quota.account,
+                        &quota.region,
+                        wodle_quota::Api::GetLogEvents,
+                    )
+                    .await;
+            }
             let requested = self.position.clone();
             let request = self
                 .client

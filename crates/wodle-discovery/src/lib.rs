@@ -16,6 +16,7 @@
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::operation::describe_log_streams::DescribeLogStreamsError;
+use wodle_quota::{Api, RateLimiters};
 
 /// Where a service's region list came from, and the regions themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,11 +107,28 @@ impl DiscoveryError {
     }
 }
 
+/// The client-side quota that DescribeLogStreams calls wait for.
+#[derive(Debug, Clone, Copy)]
+pub struct CallQuota<'a> {
+    pub limits: &'a RateLimiters,
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
 /// Lists every stream of `group`, following DescribeLogStreams' pages (50 streams
 /// each, the most AWS and moto allow).
 pub async fn list_log_streams(
     client: &Client,
     group: &str,
+) -> Result<Vec<LogStreamInfo>, DiscoveryError> {
+    list_log_streams_within(client, group, None).await
+}
+
+/// [`list_log_streams`], each call first waiting for `quota`.
+pub async fn list_log_streams_within(
+    client: &Client,
+    group: &str,
+    quota: Option<CallQuota<'_>>,
 ) -> Result<Vec<LogStreamInfo>, DiscoveryError> {
     let mut pages = client
         .describe_log_streams()
@@ -119,7 +137,17 @@ pub async fn list_log_streams(
         .page_size(50)
         .send();
     let mut streams = Vec::new();
-    while let Some(page) = pages.next().await {
+    loop {
+        // The paginator calls AWS only when asked for the next page.
+        if let Some(quota) = quota {
+            quota
+                .limits
+                .acquire(quota.account, quota.region, Api::DescribeLogStreams)
+                .await;
+        }
+        let Some(page) = pages.next().await else {
+            break;
+        };
         let page = page.map_err(|error| discovery_error(group, error))?;
         streams.extend(page.log_streams().iter().filter_map(|stream| {
             Some(LogStreamInfo {
