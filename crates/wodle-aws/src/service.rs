@@ -354,7 +354,14 @@ fn report_status(report: &ServiceReport, owner_error: Option<&OwnerError>) -> Ex
                 failure.error.code()
             ),
             false => {
-                tracing::error!("{}", failure.error);
+                // The reference's message, then which group and region: we go
+                // on after a failing group, so there may be several.
+                tracing::error!(
+                    "{} (log group \"{}\", region {})",
+                    failure.error,
+                    failure.error.group(),
+                    failure.region
+                );
                 fail(ExitStatus::ClientError);
             }
         }

@@ -13,6 +13,11 @@ use crate::endpoint::Endpoint;
 use crate::error::CredentialsError;
 use crate::sdk_error::service_error_code;
 
+/// The region STS (GetCallerIdentity, AssumeRole) is called in when the
+/// configuration has none: the region of AWS's global STS endpoint. The logs
+/// clients never use it: each gets its own region.
+pub const STS_FALLBACK_REGION: &str = "us-east-1";
+
 /// Who the credentials belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -42,10 +47,16 @@ pub fn logs_client(
 }
 
 /// An STS client; `sts_endpoint` overrides every other endpoint setting.
+///
+/// Without a region (none configured, none in the profile), STS is called in
+/// [`STS_FALLBACK_REGION`], as botocore calls the global STS endpoint there.
 pub fn sts_client(config: &SdkConfig, sts_endpoint: Option<&Endpoint>) -> aws_sdk_sts::Client {
     let mut builder = aws_sdk_sts::config::Builder::from(config);
     if let Some(endpoint) = sts_endpoint {
         builder = builder.endpoint_url(endpoint.as_str());
+    }
+    if config.region().is_none() {
+        builder = builder.region(aws_config::Region::new(STS_FALLBACK_REGION));
     }
     aws_sdk_sts::Client::from_conf(builder.build())
 }

@@ -62,7 +62,9 @@ mod sdk_error;
 mod settings;
 
 pub use aws_error::{AwsErrorKind, aws_error_kind};
-pub use clients::{Identity, caller_identity, for_region, logs_client, sts_client};
+pub use clients::{
+    Identity, STS_FALLBACK_REGION, caller_identity, for_region, logs_client, sts_client,
+};
 pub use endpoint::Endpoint;
 pub use error::CredentialsError;
 pub use http::{CA_BUNDLE_VARIABLE, HttpSettings};

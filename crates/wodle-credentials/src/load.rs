@@ -144,10 +144,14 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
         return Ok(base);
     };
     tracing::debug!(role_arn = %role.arn, session_name = %role.session_name, "assuming role");
-    let sts_config = match &settings.sts_endpoint {
-        Some(endpoint) => base.to_builder().endpoint_url(endpoint.as_str()).build(),
-        None => base.clone(),
-    };
+    let mut sts_config = base.to_builder();
+    if let Some(endpoint) = &settings.sts_endpoint {
+        sts_config = sts_config.endpoint_url(endpoint.as_str());
+    }
+    if base.region().is_none() {
+        sts_config = sts_config.region(Region::new(crate::STS_FALLBACK_REGION));
+    }
+    let sts_config = sts_config.build();
     let mut role_builder = AssumeRoleProvider::builder(&role.arn)
         .session_name(&role.session_name)
         .configure(&sts_config);

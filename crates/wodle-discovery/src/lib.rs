@@ -98,6 +98,15 @@ pub enum DiscoveryError {
 }
 
 impl DiscoveryError {
+    /// The log group that could not be listed.
+    pub fn group(&self) -> &str {
+        match self {
+            DiscoveryError::LogGroupNotFound { group, .. } | DiscoveryError::Api { group, .. } => {
+                group
+            }
+        }
+    }
+
     /// AWS's error code, or the kind of transport failure.
     pub fn code(&self) -> &str {
         match self {
