@@ -58,7 +58,13 @@ impl EventSink {
     fn send(&mut self, message: &[u8]) -> Result<SendOutcome, AnalysisdError> {
         let socket = match &mut self.socket {
             Some(socket) => socket,
-            empty => empty.insert(AnalysisdSocket::connect_with(&self.path, self.options)?),
+            empty => {
+                let socket = AnalysisdSocket::connect_with(&self.path, self.options)?;
+                if let Some(lowered) = socket.limit_lowered() {
+                    tracing::warn!("{lowered}");
+                }
+                empty.insert(socket)
+            }
         };
         socket.send_event(message)
     }
