@@ -1,7 +1,8 @@
 //! Project automation: `cargo xtask test` sets up and runs every test, `cargo xtask demo`
 //! runs the main job.
 //!
-//! Plain `std`, so that it builds in seconds before anything else.
+//! Plain `std`, so that it builds in seconds before anything else. The demo itself needs the
+//! AWS SDK and SQLite, so it is a package of its own (`xtask/demo`) that this builds and runs.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -23,10 +24,12 @@ Commands:
                   `cargo test` when cargo-nextest is not installed), then the doc
                   tests. ARGS go to the first run; `-p NAME` narrows both runs to
                   those packages.
-  demo            Run the main job. For now the binary only validates configuration, so
-                  this builds it and runs
-                  `wodle-aws check-config config/ossec-aws-cloudwatch.conf`; it grows
-                  into a full run against the emulator as the collector lands.
+  demo            Run the main job without AWS: builds wodle-aws, starts moto (installing
+                  it like `test` if missing), seeds the log group `apache-access` with
+                  sample Apache access logs, runs `wodle-aws --service cloudwatchlogs`
+                  against it, prints every datagram analysisd would receive, runs it
+                  again to show the checkpoint (nothing resent) and prints the
+                  checkpoint rows. Exits non-zero if any of that goes wrong.
   help            Show this.
 ";
 
@@ -164,17 +167,42 @@ fn package_selection(args: &[OsString]) -> Vec<OsString> {
     selection
 }
 
+/// The demo's own binary (package `xtask-demo`).
+const DEMO_BINARY: &str = "xtask-demo";
+
 fn demo(extra: &[OsString]) -> ExitCode {
-    let config = Path::new("config/ossec-aws-cloudwatch.conf");
-    if !workspace_root().join(config).is_file() {
-        eprintln!("xtask: {} does not exist yet", config.display());
+    if !extra.is_empty() {
+        eprintln!("xtask: demo takes no arguments");
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
     }
-    let mut command = cargo();
-    command
-        .args(["run", "--quiet", "--bin", "wodle-aws", "--", "check-config"])
-        .arg(config)
-        .args(extra);
-    run(&mut command)
+    // One build for both, so they share one feature resolution: `--workspace` is the one the
+    // test suite uses too, so a machine that ran the tests compiles nothing new.
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--workspace",
+        "--bin",
+        BINARY_PACKAGE,
+        "--bin",
+        DEMO_BINARY,
+    ]);
+    let status = run(&mut build);
+    if status != ExitCode::SUCCESS {
+        return status;
+    }
+    // Cargo puts every binary of a build in one directory: ours, the demo's and wodle-aws.
+    let suffix = std::env::consts::EXE_SUFFIX;
+    let demo = match std::env::current_exe() {
+        Ok(xtask) => xtask.with_file_name(format!("{DEMO_BINARY}{suffix}")),
+        Err(error) => {
+            eprintln!(
+                "xtask: cannot find this program's path, to run {DEMO_BINARY} beside it: {error}"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    run(&mut Command::new(demo))
 }
 
 /// Runs `command` with our stdio and returns its exit code.
