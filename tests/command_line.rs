@@ -190,19 +190,41 @@ fn missing_log_groups_are_a_usage_error() {
 
 #[test]
 fn static_keys_on_the_command_line_warn_and_the_secret_never_shows() {
-    let output = wodle_aws(&[
-        "-sr",
-        "cloudwatchlogs",
-        "-g",
-        "g",
-        "-a",
-        "AKIAEXAMPLEKEY",
-        "-k",
-        "wJalrXUtnFEMI-super-secret",
-        "-d",
-        "3",
-    ]);
+    // Through a whole run at debug level 3 (the AWS SDK's own debug lines
+    // included): STS, DescribeLogStreams and the missing group's error.
+    let moto = wodle_testkit::MotoServer::start();
+    let home = wodle_testkit::WazuhHome::new();
+    let aws_dir = tempfile::tempdir().expect("a temp dir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wodle-aws"));
+    wodle_testkit::ChildEnv::hermetic()
+        .set("AWS_CONFIG_FILE", aws_dir.path().join("no-config"))
+        .set(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            aws_dir.path().join("no-credentials"),
+        )
+        .set("AWS_ENDPOINT_URL", moto.endpoint_url())
+        .set("WAZUH_HOME", home.path())
+        .unset("RUST_LOG")
+        .apply(&mut command);
+    let output = command
+        .args([
+            "-sr",
+            "cloudwatchlogs",
+            "-g",
+            "g",
+            "-r",
+            "us-east-1",
+            "-a",
+            "AKIAEXAMPLEKEY",
+            "-k",
+            "wJalrXUtnFEMI-super-secret",
+            "-d",
+            "3",
+        ])
+        .output()
+        .expect("the wodle-aws binary runs");
     let all = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(16), "{all}");
     assert!(
         all.contains("WARNING: Deprecated flags --access_key"),
         "{all}"

@@ -97,12 +97,16 @@ fn layers(
     clock: fn() -> OffsetDateTime,
 ) -> Vec<BoxedLayer> {
     let stderr = match format {
+        // Plain text, as the reference prints: modulesd copies these lines
+        // into ossec.log, where colour codes would be noise.
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(false)
             .event_format(ReferenceLineFormat)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(false)
             .json()
             .with_current_span(false)
             .with_span_list(false)

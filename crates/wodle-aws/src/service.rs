@@ -210,13 +210,7 @@ pub async fn prepare(
     service: &CloudWatchLogsService,
     tuning: &Tuning,
 ) -> Result<Prepared, ExitStatus> {
-    if service.static_keys.is_some() {
-        tracing::warn!(
-            "Deprecated tag <access_key> found at module 'aws-s3'. This tag was deprecated in \
-             4.4; please use a profile (aws_profile) or a role (iam_role_arn) instead. See \
-             https://documentation.wazuh.com/current/amazon/services/prerequisites/credentials.html"
-        );
-    }
+    // Deprecated keys were warned about where they were read (the tag or the flag).
     let settings = credential_settings(service, tuning)?;
     let config = match wodle_credentials::load_sdk_config(&settings).await {
         Ok(config) => config,
