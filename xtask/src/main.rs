@@ -111,9 +111,11 @@ fn test(extra: &[OsString]) -> ExitCode {
         return status;
     }
 
-    // The binary package has no library, and `cargo test --doc` refuses a
+    // The binary packages have no library, and `cargo test --doc` refuses a
     // selection without one.
-    let selection = without_package(&selection, BINARY_PACKAGE);
+    let selection = BINARY_PACKAGES
+        .iter()
+        .fold(selection, |kept, package| without_package(&kept, package));
     if picked_packages && selection.is_empty() {
         eprintln!("xtask: no library among the picked packages: no doc tests to run");
         return ExitCode::SUCCESS;
@@ -123,8 +125,9 @@ fn test(extra: &[OsString]) -> ExitCode {
     run(doc.env(moto_venv::MOTO_SERVER_ENV, &moto_server))
 }
 
-/// The root package: the deployable binary, with no library target.
-const BINARY_PACKAGE: &str = "wodle-aws";
+/// The packages with no library target: the deployable binary (the root
+/// package) and the developer tools.
+const BINARY_PACKAGES: &[&str] = &["wodle-aws", "xtask", "xtask-demo"];
 
 /// `selection` (pairs of `-p NAME`, or `--package=NAME`, or `--workspace`) less `package`.
 fn without_package(selection: &[OsString], package: &str) -> Vec<OsString> {
@@ -167,6 +170,9 @@ fn package_selection(args: &[OsString]) -> Vec<OsString> {
     selection
 }
 
+/// The deployable binary.
+const WODLE_AWS_BINARY: &str = "wodle-aws";
+
 /// The demo's own binary (package `xtask-demo`).
 const DEMO_BINARY: &str = "xtask-demo";
 
@@ -183,7 +189,7 @@ fn demo(extra: &[OsString]) -> ExitCode {
         "build",
         "--workspace",
         "--bin",
-        BINARY_PACKAGE,
+        WODLE_AWS_BINARY,
         "--bin",
         DEMO_BINARY,
     ]);
