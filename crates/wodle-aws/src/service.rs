@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use wodle_analysisd::{AnalysisdError, DatagramLimit, SocketOptions};
 use wodle_checkpoint::{CheckpointError, CheckpointStore};
+use wodle_cloudwatch::PullError;
 use wodle_cloudwatch::{
     Clock, DEFAULT_IDLE_STREAM_LAG, EventSink, OwnerError, OwnerSettings, Quotas, RateLimiters,
     RegionClient, ServiceReport, ServiceRun, collect_service, spawn_owner,
@@ -356,13 +357,20 @@ fn report_status(report: &ServiceReport, owner_error: Option<&OwnerError>) -> Ex
                     failure.error.group(),
                     failure.region
                 );
-                fail(ExitStatus::ClientError);
+                let message = match &failure.error {
+                    DiscoveryError::Api { message, .. }
+                    | DiscoveryError::LogGroupNotFound { message, .. } => message,
+                };
+                fail(aws_failure_status(failure.error.code(), message));
             }
         }
     }
     for failure in &report.stream_failures {
-        tracing::error!("{}", failure.error);
-        fail(ExitStatus::ClientError);
+        tracing::error!("{} (region {})", failure.error, failure.region);
+        fail(match &failure.error {
+            PullError::Api { code, message, .. } => aws_failure_status(code, message),
+            _ => ExitStatus::ClientError,
+        });
     }
     for failure in &report.remove_failures {
         tracing::error!(
@@ -376,6 +384,17 @@ fn report_status(report: &ServiceReport, owner_error: Option<&OwnerError>) -> Ex
         fail(ExitStatus::ClientError);
     }
     status
+}
+
+/// The reference's code for an AWS error met while collecting: 3 for rejected
+/// credentials (expired mid-run), 19 for clock skew, else 16 ("client error",
+/// throttling included once the SDK's retries are spent).
+fn aws_failure_status(code: &str, message: &str) -> ExitStatus {
+    match aws_error_kind(code, message) {
+        AwsErrorKind::InvalidCredentials => ExitStatus::InvalidCredentials,
+        AwsErrorKind::ClockSkew => ExitStatus::ClockSkew,
+        _ => ExitStatus::ClientError,
+    }
 }
 
 fn region_rejects_credentials(error: &DiscoveryError) -> bool {
