@@ -346,6 +346,20 @@ impl CheckpointStore {
         self.ops().delete_cursor(account_id, key, segment)
     }
 
+    /// Whether the reference row of `key`, holding `next_token`, was written by
+    /// us for an account other than `account_id` (the reference's key has no
+    /// account, so services on two accounts reading same-named streams take
+    /// turns writing that row).
+    pub fn written_for_another_account(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+        next_token: &str,
+    ) -> Result<bool, CheckpointError> {
+        self.ops()
+            .written_for_another_account(account_id, key, next_token)
+    }
+
     /// The lower bound recorded when the group was first read for this account.
     pub fn get_lower_bound(
         &self,
@@ -775,6 +789,33 @@ impl Ops<'_> {
             })
             .map_err(self.sql("deleting the cursor of a stream"))?;
         Ok(deleted > 0)
+    }
+
+    fn written_for_another_account(
+        &self,
+        account_id: &str,
+        key: &StreamKey,
+        next_token: &str,
+    ) -> Result<bool, CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM wodle_aws_cursor
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3
+                   AND aws_account_id <> ?4 AND segment = 'forward' AND reference_token = ?5)",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(
+                    (
+                        &key.region,
+                        &key.log_group,
+                        &key.log_stream,
+                        account_id,
+                        next_token,
+                    ),
+                    |row| row.get(0),
+                )
+            })
+            .map_err(self.sql("reading the cursors of a stream"))
     }
 
     fn get_lower_bound(

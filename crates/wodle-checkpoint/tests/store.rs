@@ -573,6 +573,34 @@ fn cursors_are_per_account_and_segment_and_know_when_they_are_stale() {
 }
 
 #[test]
+fn a_row_written_for_another_account_is_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = CheckpointStore::open(db_path(&dir)).unwrap();
+    let key = StreamKey::new("us-east-1", "g", "s");
+    let written = StreamCursor {
+        reference_token: Some("f/9/s".into()),
+        ..cursor(Segment::Forward)
+    };
+    store.put_cursor("111111111111", &key, &written).unwrap();
+    assert!(
+        store
+            .written_for_another_account("222222222222", &key, "f/9/s")
+            .unwrap()
+    );
+    // Not another account's when it is this one's, or another token.
+    assert!(
+        !store
+            .written_for_another_account("111111111111", &key, "f/9/s")
+            .unwrap()
+    );
+    assert!(
+        !store
+            .written_for_another_account("222222222222", &key, "f/8/s")
+            .unwrap()
+    );
+}
+
+#[test]
 fn lower_bounds_are_per_group_and_account() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = CheckpointStore::open(db_path(&dir)).unwrap();

@@ -413,9 +413,20 @@ impl Owner {
         last_ingestion_time: Option<i64>,
         settings: &PlanSettings,
     ) -> Result<(StreamId, StreamDecision), CheckpointError> {
-        let reference = self.store.get(&key)?;
+        let mut reference = self.store.get(&key)?;
         let forward = self.store.get_cursor(&account, &key, Segment::Forward)?;
         let backfill = self.store.get_cursor(&account, &key, Segment::Backfill)?;
+        // A row we wrote for another account says nothing about this one:
+        // this account goes on from its own cursor, or from the lower bound.
+        if let Some(row) = &reference
+            && !forward.as_ref().is_some_and(|cursor| cursor.describes(row))
+            && let Some(token) = &row.next_token
+            && self
+                .store
+                .written_for_another_account(&account, &key, token)?
+        {
+            reference = None;
+        }
         let decision = plan_stream(
             StoredStream {
                 reference: reference.as_ref(),

@@ -17,7 +17,8 @@ pub const TOKEN_MAX_AGE: Duration = Duration::from_secs(23 * 3600);
 /// What the database holds about one stream for one account.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StoredStream<'a> {
-    /// The reference's `cloudwatch_logs` row.
+    /// The reference's `cloudwatch_logs` row, unless we wrote it for another
+    /// account.
     pub reference: Option<&'a StreamCheckpoint>,
     pub forward: Option<&'a StreamCursor>,
     pub backfill: Option<&'a StreamCursor>,
@@ -98,10 +99,11 @@ pub fn plan_stream(
         });
     }
     // A cursor the reference's row no longer agrees with is stale: the
-    // reference ran in between and its row is the truth.
+    // reference ran in between and its row is the truth. Without a row (the
+    // caller leaves out one written for another account), the cursor stands.
     let forward = stored
         .forward
-        .filter(|cursor| stored.reference.is_some_and(|row| cursor.describes(row)));
+        .filter(|cursor| stored.reference.is_none_or(|row| cursor.describes(row)));
     let covered_from = stored.reference.and_then(|row| row.start_time);
     let backfill_needed = stored.backfill.is_some()
         || covered_from.is_some_and(|covered| settings.lower_bound < covered);
@@ -463,6 +465,24 @@ mod tests {
             plan.segments[0].request,
             StreamPosition::from_time(70 * HOUR + 1)
         );
+    }
+
+    #[test]
+    fn without_a_row_of_its_own_an_account_goes_on_from_its_cursor() {
+        // The row was written for another account: the caller leaves it out.
+        let forward = read_cursor("f/1");
+        let stored = StoredStream {
+            reference: None,
+            forward: Some(&forward),
+            backfill: None,
+        };
+        let plan = plan(plan_stream(
+            stored,
+            Some(50 * HOUR + 1),
+            &settings(10 * HOUR),
+        ));
+        assert_eq!(plan.segments.len(), 1);
+        assert_eq!(plan.segments[0].cursor, forward);
     }
 
     #[test]
