@@ -142,12 +142,8 @@ fn run_daemon(cli: &Cli, config_file: &Path, once: bool, paths: &WazuhPaths) -> 
     let Some(config) = load_config(config_file) else {
         return ExitStatus::InvalidConfiguration;
     };
-    let tuning = match tuning(cli) {
-        Ok(tuning) => tuning,
-        Err(status) => return status,
-    };
-    let runtime = match build_runtime() {
-        Ok(runtime) => runtime,
+    let (tuning, runtime) = match tuning_and_runtime(cli) {
+        Ok(both) => both,
         Err(status) => return status,
     };
     runtime.block_on(daemon::run(
@@ -184,12 +180,8 @@ fn run_one_shot(cli: &Cli, paths: &WazuhPaths) -> ExitStatus {
         "Service settings from the command line:\n{}",
         describe::describe_service(&service).trim_end()
     );
-    let tuning = match tuning(cli) {
-        Ok(tuning) => tuning,
-        Err(status) => return status,
-    };
-    let runtime = match build_runtime() {
-        Ok(runtime) => runtime,
+    let (tuning, runtime) = match tuning_and_runtime(cli) {
+        Ok(both) => both,
         Err(status) => return status,
     };
     runtime.block_on(async {
@@ -219,12 +211,14 @@ fn run_one_shot(cli: &Cli, paths: &WazuhPaths) -> ExitStatus {
     })
 }
 
-/// Process-wide collection settings from the flags.
-fn tuning(cli: &Cli) -> Result<service::Tuning, ExitStatus> {
-    service::Tuning::from_options(&cli.global.tuning, clock()).map_err(|message| {
+/// Process-wide collection settings from the flags, and the async runtime
+/// collection runs on.
+fn tuning_and_runtime(cli: &Cli) -> Result<(service::Tuning, tokio::runtime::Runtime), ExitStatus> {
+    let tuning = service::Tuning::from_options(&cli.global.tuning, clock()).map_err(|message| {
         tracing::error!("{message}");
         ExitStatus::InvalidConfiguration
-    })
+    })?;
+    Ok((tuning, build_runtime()?))
 }
 
 /// The system clock, or for tests the instant in `WODLE_AWS_NOW` (epoch
