@@ -787,6 +787,52 @@ async fn an_assumed_role_reads_its_own_account_and_accounts_never_share_a_cursor
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_stream_only_one_account_has_is_not_purged_by_the_other() {
+    let world = World::new();
+    let t = recent(&world, 0);
+    let shared = events("default shared", &[t]);
+    let own = events("default own", &[t + 1]);
+    seed(
+        &world,
+        "us-east-1",
+        "apache",
+        &[("web-1", &shared), ("default-only", &own)],
+    )
+    .await;
+    seed_account(
+        &world,
+        OTHER_ACCOUNT,
+        "us-east-1",
+        "apache",
+        &[("web-1", &events("other shared", &[t + 2]))],
+    )
+    .await;
+    let as_role = |account: &str| {
+        vec![
+            "--iam_role_arn".to_owned(),
+            format!("arn:aws:iam::{account}:role/wazuh"),
+            "--aws_log_groups".to_owned(),
+            "apache".to_owned(),
+            "--regions".to_owned(),
+            "us-east-1".to_owned(),
+        ]
+    };
+    let run_as = |account: &str| {
+        let args = as_role(account);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        world.one_shot(&args).expect_code(0);
+    };
+    run_as(DEFAULT_ACCOUNT);
+    assert_eq!(delivered(&world).len(), 2);
+    // The other account lists no "default-only" stream: that must not make the
+    // default account forget where it is in it.
+    run_as(OTHER_ACCOUNT);
+    assert_eq!(delivered(&world).len(), 3);
+    run_as(DEFAULT_ACCOUNT);
+    assert_eq!(delivered(&world).len(), 3, "{:?}", delivered(&world));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_earlier_only_logs_after_backfills_once_and_reparse_sends_everything_again() {
     let world = World::new();
     let today = world.today();

@@ -27,7 +27,7 @@
 //! batch.commit()?;
 //!
 //! let still_in_aws: HashSet<String> = ["i-0abc".to_owned()].into();
-//! store.purge_missing("us-east-1", "web", &still_in_aws)?;
+//! store.purge_missing("123456789012", "us-east-1", "web", &still_in_aws)?;
 //! # let _ = resume_after;
 //! # Ok(())
 //! # }

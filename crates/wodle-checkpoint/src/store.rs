@@ -301,17 +301,29 @@ impl CheckpointStore {
         Ok(deleted)
     }
 
-    /// Forgets every stream of the group that is not in `existing_streams`
-    /// (streams deleted in AWS), as the reference does after each group.
-    /// Returns how many checkpoints were removed.
+    /// Forgets the stream for `account_id`: its cursors, and the reference's
+    /// row unless another account still has a cursor for a stream of that
+    /// name (the row is then that account's). Returns whether anything went.
+    pub fn forget(&mut self, account_id: &str, key: &StreamKey) -> Result<bool, CheckpointError> {
+        let tx = self.transaction()?;
+        let forgotten = tx.forget(account_id, key)?;
+        tx.commit()?;
+        Ok(forgotten)
+    }
+
+    /// Forgets, for `account_id`, every stream of the group that is not in
+    /// `existing_streams` (streams deleted in AWS), as the reference does after
+    /// each group; see [`CheckpointStore::forget`]. Returns how many streams
+    /// were forgotten.
     pub fn purge_missing(
         &mut self,
+        account_id: &str,
         region: &str,
         log_group: &str,
         existing_streams: &HashSet<String>,
     ) -> Result<usize, CheckpointError> {
         let tx = self.transaction()?;
-        let purged = tx.purge_missing(region, log_group, existing_streams)?;
+        let purged = tx.purge_missing(account_id, region, log_group, existing_streams)?;
         tx.commit()?;
         Ok(purged)
     }
@@ -444,15 +456,21 @@ impl CheckpointTransaction<'_> {
         self.ops().delete(key)
     }
 
+    /// See [`CheckpointStore::forget`].
+    pub fn forget(&self, account_id: &str, key: &StreamKey) -> Result<bool, CheckpointError> {
+        self.ops().forget(account_id, key)
+    }
+
     /// See [`CheckpointStore::purge_missing`].
     pub fn purge_missing(
         &self,
+        account_id: &str,
         region: &str,
         log_group: &str,
         existing_streams: &HashSet<String>,
     ) -> Result<usize, CheckpointError> {
         self.ops()
-            .purge_missing(region, log_group, existing_streams)
+            .purge_missing(account_id, region, log_group, existing_streams)
     }
 
     /// See [`CheckpointStore::get_cursor`].
@@ -615,15 +633,41 @@ impl Ops<'_> {
         Ok(deleted > 0)
     }
 
+    fn forget(&self, account_id: &str, key: &StreamKey) -> Result<bool, CheckpointError> {
+        let operation = "forgetting a stream";
+        let stream = (&key.region, &key.log_group, &key.log_stream);
+        let cursors = self
+            .connection
+            .prepare_cached(
+                "DELETE FROM wodle_aws_cursor
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3
+                   AND aws_account_id = ?4",
+            )
+            .and_then(|mut statement| statement.execute((stream.0, stream.1, stream.2, account_id)))
+            .map_err(self.sql(operation))?;
+        let row = self
+            .connection
+            .prepare_cached(
+                "DELETE FROM cloudwatch_logs
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3
+                   AND NOT EXISTS (SELECT 1 FROM wodle_aws_cursor
+                       WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_log_stream = ?3)",
+            )
+            .and_then(|mut statement| statement.execute(stream))
+            .map_err(self.sql(operation))?;
+        Ok(cursors + row > 0)
+    }
+
     fn purge_missing(
         &self,
+        account_id: &str,
         region: &str,
         log_group: &str,
         existing_streams: &HashSet<String>,
     ) -> Result<usize, CheckpointError> {
         let operation = "purging checkpoints of deleted streams";
-        // Our state can outlive a checkpoint the reference purged, so both
-        // tables are searched for streams to forget.
+        // Our cursors can outlive a row the reference purged, so both tables
+        // are searched for streams to forget.
         let known: Vec<String> = self
             .connection
             .prepare_cached(
@@ -631,17 +675,17 @@ impl Ops<'_> {
                  WHERE aws_region = ?1 AND aws_log_group = ?2
                  UNION
                  SELECT aws_log_stream FROM wodle_aws_cursor
-                 WHERE aws_region = ?1 AND aws_log_group = ?2",
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_account_id = ?3",
             )
             .and_then(|mut statement| {
                 statement
-                    .query_map((region, log_group), |row| row.get(0))?
+                    .query_map((region, log_group, account_id), |row| row.get(0))?
                     .collect()
             })
             .map_err(self.sql(operation))?;
         let mut purged = 0;
         for stream in known.into_iter().filter(|s| !existing_streams.contains(s)) {
-            if self.delete(&StreamKey::new(region, log_group, stream))? {
+            if self.forget(account_id, &StreamKey::new(region, log_group, stream))? {
                 purged += 1;
             }
         }

@@ -448,7 +448,7 @@ fn streams_of_group_lists_one_group_of_one_region_by_name() {
 }
 
 #[test]
-fn purge_forgets_streams_gone_from_aws_in_that_group_only() {
+fn purge_forgets_streams_gone_from_aws_in_that_group_and_account_only() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
     create_reference_db(&path);
@@ -457,34 +457,41 @@ fn purge_forgets_streams_gone_from_aws_in_that_group_only() {
     let gone = StreamKey::new("us-east-1", "web", "i-0def");
     let state = cursor(Segment::Forward);
     store.put_cursor("111111111111", &gone, &state).unwrap();
-    store.put_cursor("222222222222", &gone, &state).unwrap();
     store
-        .put_cursor("222222222222", &gone, &cursor(Segment::Backfill))
+        .put_cursor("111111111111", &gone, &cursor(Segment::Backfill))
         .unwrap();
     store.put_cursor("111111111111", &kept, &state).unwrap();
     // A cursor whose reference row the reference already purged.
     let orphan = StreamKey::new("us-east-1", "web", "i-0orphan");
     store.put_cursor("111111111111", &orphan, &state).unwrap();
+    // Another account's stream of the same group name, absent from this
+    // account's listing: its cursor and the row stay.
+    let theirs = StreamKey::new("us-east-1", "web", "i-0theirs");
+    store.put(&theirs, &StreamCheckpoint::default()).unwrap();
+    store.put_cursor("222222222222", &theirs, &state).unwrap();
 
     let existing: HashSet<String> = ["i-0abc".to_owned(), "i-0unread".to_owned()].into();
     assert_eq!(
-        store.purge_missing("us-east-1", "web", &existing).unwrap(),
-        1
+        store
+            .purge_missing("111111111111", "us-east-1", "web", &existing)
+            .unwrap(),
+        2
     );
 
     assert!(store.get(&kept).unwrap().is_some());
     assert!(store.get(&gone).unwrap().is_none());
     let forward = |account, key| store.get_cursor(account, key, Segment::Forward).unwrap();
     assert!(forward("111111111111", &gone).is_none());
-    assert!(forward("222222222222", &gone).is_none());
     assert!(forward("111111111111", &orphan).is_none());
-    assert_eq!(forward("111111111111", &kept), Some(state));
+    assert_eq!(forward("111111111111", &kept), Some(state.clone()));
     assert!(
         store
-            .get_cursor("222222222222", &gone, Segment::Backfill)
+            .get_cursor("111111111111", &gone, Segment::Backfill)
             .unwrap()
             .is_none()
     );
+    assert!(store.get(&theirs).unwrap().is_some());
+    assert_eq!(forward("222222222222", &theirs), Some(state));
     // Same group and stream names, other region: not this purge's business.
     assert!(
         store
@@ -493,9 +500,30 @@ fn purge_forgets_streams_gone_from_aws_in_that_group_only() {
             .is_some()
     );
     assert_eq!(
-        store.purge_missing("us-east-1", "web", &existing).unwrap(),
+        store
+            .purge_missing("111111111111", "us-east-1", "web", &existing)
+            .unwrap(),
         0
     );
+}
+
+#[test]
+fn forget_keeps_the_row_another_account_still_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = CheckpointStore::open(db_path(&dir)).unwrap();
+    let key = StreamKey::new("us-east-1", "g", "s");
+    store.put(&key, &StreamCheckpoint::default()).unwrap();
+    store
+        .put_cursor("111111111111", &key, &cursor(Segment::Forward))
+        .unwrap();
+    store
+        .put_cursor("222222222222", &key, &cursor(Segment::Forward))
+        .unwrap();
+    assert!(store.forget("111111111111", &key).unwrap());
+    assert!(store.get(&key).unwrap().is_some());
+    assert!(store.forget("222222222222", &key).unwrap());
+    assert!(store.get(&key).unwrap().is_none());
+    assert!(!store.forget("222222222222", &key).unwrap());
 }
 
 #[test]

@@ -194,7 +194,10 @@ async fn collect_group(
 
     // The listing is complete: checkpoints of streams gone from AWS can go.
     let existing: HashSet<String> = streams.iter().map(|s| s.name.clone()).collect();
-    match owner.purge(&region.region, &group, existing).await {
+    match owner
+        .purge(&run.account_id, &region.region, &group, existing)
+        .await
+    {
         Ok(Ok(purged)) => report.checkpoints_purged = purged as u64,
         Ok(Err(error)) => {
             report.checkpoint_error = Some(error);
@@ -331,7 +334,10 @@ async fn read_stream(
     match deleted {
         Ok(_) => {
             let _ = owner
-                .forget(StreamKey::new(&region.region, &group, &stream.name))
+                .forget(
+                    &run.account_id,
+                    StreamKey::new(&region.region, &group, &stream.name),
+                )
                 .await;
             StreamOutcome::Removed
         }

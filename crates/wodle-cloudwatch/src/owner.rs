@@ -157,10 +157,12 @@ pub(crate) enum Request {
     /// checkpointed (before `remove_log_streams` deletes it).
     Flush { reply: oneshot::Sender<()> },
     Forget {
+        account: String,
         key: StreamKey,
         reply: oneshot::Sender<()>,
     },
     Purge {
+        account: String,
         region: String,
         group: String,
         existing: HashSet<String>,
@@ -231,20 +233,27 @@ impl OwnerHandle {
         answer.await.map_err(|_| OwnerGone)
     }
 
-    pub async fn forget(&self, key: StreamKey) -> Result<(), OwnerGone> {
+    pub async fn forget(&self, account: &str, key: StreamKey) -> Result<(), OwnerGone> {
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Forget { key, reply }).await?;
+        self.send(Request::Forget {
+            account: account.to_owned(),
+            key,
+            reply,
+        })
+        .await?;
         answer.await.map_err(|_| OwnerGone)
     }
 
     pub async fn purge(
         &self,
+        account: &str,
         region: &str,
         group: &str,
         existing: HashSet<String>,
     ) -> Result<Result<usize, CheckpointError>, OwnerGone> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Purge {
+            account: account.to_owned(),
             region: region.to_owned(),
             group: group.to_owned(),
             existing,
@@ -369,18 +378,25 @@ impl Owner {
                 self.commit()?;
                 let _ = reply.send(());
             }
-            Request::Forget { key, reply } => {
+            Request::Forget {
+                account,
+                key,
+                reply,
+            } => {
                 self.commit()?;
-                self.store.delete(&key)?;
+                self.store.forget(&account, &key)?;
                 let _ = reply.send(());
             }
             Request::Purge {
+                account,
                 region,
                 group,
                 existing,
                 reply,
             } => {
-                let answer = self.store.purge_missing(&region, &group, &existing);
+                let answer = self
+                    .store
+                    .purge_missing(&account, &region, &group, &existing);
                 let _ = reply.send(answer);
             }
         }
