@@ -33,7 +33,8 @@ pub async fn run(
     tuning: &Tuning,
     load: impl Fn(&Path) -> Option<LoadedConfig>,
 ) -> ExitStatus {
-    tracing::info!("Module AWS started");
+    // Listening before the first line, so a signal never meets the default
+    // action (which would kill the process without committing).
     let signals = StopSignals::install();
     let mut reload = match signal(SignalKind::hangup()) {
         Ok(stream) => Some(stream),
@@ -42,6 +43,7 @@ pub async fn run(
             None
         }
     };
+    tracing::info!("Module AWS started");
     let mut store = match service::open_store(&paths.database) {
         Ok(store) => store,
         Err(status) => return status,
