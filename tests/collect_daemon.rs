@@ -505,3 +505,46 @@ async fn a_kill_9_mid_run_loses_nothing_and_resends_at_most_one_commit_interval(
         before_kill.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_too_long_for_one_interval_yields_at_the_deadline_and_resumes() {
+    let world = World::new();
+    let seeder = world.moto.seeder("us-east-1");
+    seeder.create_log_group("app").await;
+    seeder.create_log_stream("app", "busy").await;
+    // Three GetLogEvents pages (moto's pages hold 10,000 events), and one
+    // GetLogEvents call a second: the read needs about 2 s, the interval is 1 s.
+    let seeded = events("busy", base_time(&world), 25_000);
+    let refs: Vec<(i64, &str)> = seeded.iter().map(|(t, m)| (*t, m.as_str())).collect();
+    seeder.put_events("app", "busy", &refs).await;
+    let config = world.write_config(
+        "ossec.conf",
+        &wodle(
+            "<interval>1s</interval>\n  <run_on_start>yes</run_on_start>",
+            &[service("app", "<regions>us-east-1</regions>")],
+        ),
+    );
+    let mut args = run_args(&config);
+    args.extend(["--api-quotas", "GetLogEvents=1"]);
+    let mut daemon = world.spawn(&args);
+    daemon.wait_for_line(
+        "INFO: The run reached its interval; streams still growing continue next run.",
+        1,
+    );
+    daemon.wait_for_line(FINISHED, 1);
+    let after_first_run = world.received().len();
+    assert!(
+        after_first_run < seeded.len(),
+        "the first run yielded before the end: {after_first_run}"
+    );
+    // Later runs go on from where it stopped.
+    let received = world.wait_received(seeded.len());
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(), Some(0), "{}", daemon.lines().join("\n"));
+    assert_eq!(
+        received,
+        messages(&seeded),
+        "in order, none lost, none twice"
+    );
+    assert_eq!(world.received().len(), seeded.len());
+}
