@@ -422,3 +422,53 @@ pub fn delivery_failure(error: &AnalysisdError) -> ExitStatus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_errors_met_while_collecting_get_the_reference_codes() {
+        let status = |code| aws_failure_status(code, "message");
+        assert_eq!(
+            status("UnrecognizedClientException"),
+            ExitStatus::InvalidCredentials
+        );
+        assert_eq!(
+            status("ExpiredTokenException"),
+            ExitStatus::InvalidCredentials
+        );
+        assert_eq!(
+            aws_failure_status(
+                "InvalidSignatureException",
+                "Signature expired: 20261126T120000Z"
+            ),
+            ExitStatus::ClockSkew
+        );
+        assert_eq!(status("ThrottlingException"), ExitStatus::ClientError);
+        assert_eq!(status("ResourceNotFoundException"), ExitStatus::ClientError);
+        assert_eq!(status("AccessDeniedException"), ExitStatus::ClientError);
+        assert_eq!(status("DispatchFailure"), ExitStatus::ClientError);
+    }
+
+    #[test]
+    fn a_region_rejecting_the_credentials_is_told_from_a_missing_group() {
+        let rejected = DiscoveryError::Api {
+            group: "app".to_owned(),
+            code: "UnrecognizedClientException".to_owned(),
+            message: "The security token included in the request is invalid.".to_owned(),
+        };
+        assert!(region_rejects_credentials(&rejected));
+        let missing = DiscoveryError::LogGroupNotFound {
+            group: "app".to_owned(),
+            message: "The specified log group does not exist.".to_owned(),
+        };
+        assert!(!region_rejects_credentials(&missing));
+        let denied = DiscoveryError::Api {
+            group: "app".to_owned(),
+            code: "AccessDeniedException".to_owned(),
+            message: "not authorized".to_owned(),
+        };
+        assert!(!region_rejects_credentials(&denied));
+    }
+}
