@@ -429,7 +429,20 @@ impl Owner {
         last_ingestion_time: Option<i64>,
         settings: &PlanSettings,
     ) -> Result<(StreamId, StreamDecision), CheckpointError> {
+        tracing::debug!(
+            "Getting data from DB for log stream \"{}\" in log group \"{}\"",
+            key.log_stream,
+            key.log_group
+        );
         let mut reference = self.store.get(&key)?;
+        if let Some(row) = &reference {
+            tracing::trace!(
+                "Token: \"{}\", start_time: \"{}\", end_time: \"{}\"",
+                row.next_token.as_deref().unwrap_or("None"),
+                row.start_time.map_or("None".to_owned(), |t| t.to_string()),
+                row.end_time.map_or("None".to_owned(), |t| t.to_string())
+            );
+        }
         let forward = self.store.get_cursor(&account, &key, Segment::Forward)?;
         let backfill = self.store.get_cursor(&account, &key, Segment::Backfill)?;
         // A row we wrote for another account says nothing about this one:
