@@ -100,23 +100,22 @@ pub async fn collect_service(
     owner: OwnerHandle,
     stop: CancellationToken,
 ) -> ServiceReport {
-    let run = Arc::new(run);
-    let permits = Arc::new(Semaphore::new(run.max_concurrent_streams.max(1)));
+    let concurrency = run.max_concurrent_streams.max(1);
+    let shared = Shared {
+        run: Arc::new(run),
+        owner,
+        stop: stop.clone(),
+        stream_permits: Arc::new(Semaphore::new(concurrency)),
+        listing_permits: Arc::new(Semaphore::new(concurrency)),
+    };
     let mut groups = JoinSet::new();
-    for region in &run.regions {
+    for region in &shared.run.regions {
         tracing::debug!("+++ Getting alerts from \"{}\" region.", region.region);
-        for group in &run.log_groups {
-            groups.spawn(collect_group(
-                Arc::clone(&run),
-                region.clone(),
-                group.clone(),
-                owner.clone(),
-                Arc::clone(&permits),
-                stop.clone(),
-            ));
+        for group in &shared.run.log_groups {
+            groups.spawn(collect_group(shared.clone(), region.clone(), group.clone()));
         }
     }
-    drop(owner);
+    drop(shared);
     let mut report = ServiceReport::default();
     while let Some(done) = groups.join_next().await {
         match done {
@@ -144,14 +143,23 @@ fn merge(total: &mut ServiceReport, part: ServiceReport) {
     total.stopped |= part.stopped;
 }
 
-async fn collect_group(
+/// What every task of a service's run shares.
+#[derive(Clone)]
+struct Shared {
     run: Arc<ServiceRun>,
-    region: RegionClient,
-    group: String,
     owner: OwnerHandle,
-    permits: Arc<Semaphore>,
     stop: CancellationToken,
-) -> ServiceReport {
+    /// Streams read at once.
+    stream_permits: Arc<Semaphore>,
+    /// Groups listed at once (separate from the streams' permits, which
+    /// listed groups' readers hold).
+    listing_permits: Arc<Semaphore>,
+}
+
+async fn collect_group(shared: Shared, region: RegionClient, group: String) -> ServiceReport {
+    let Shared {
+        run, owner, stop, ..
+    } = &shared;
     let mut report = ServiceReport::default();
     if stop.is_cancelled() {
         report.stopped = true;
@@ -175,8 +183,12 @@ async fn collect_group(
         account: &run.account_id,
         region: &region.region,
     };
-    let listed =
-        wodle_discovery::list_log_streams_within(&region.client, &group, Some(quota)).await;
+    let listed = {
+        let Ok(_listing) = shared.listing_permits.acquire().await else {
+            return report;
+        };
+        wodle_discovery::list_log_streams_within(&region.client, &group, Some(quota)).await
+    };
     let streams = match listed {
         Ok(streams) => streams,
         Err(error) => {
@@ -236,22 +248,20 @@ async fn collect_group(
             Err(OwnerGone) => break,
         };
         report.streams_read += 1;
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+        let Ok(permit) = Arc::clone(&shared.stream_permits).acquire_owned().await else {
             break;
         };
         readers.spawn(read_stream(
-            Arc::clone(&run),
+            shared.clone(),
             region.clone(),
             group.clone(),
             stream,
             id,
             plan,
-            owner.clone(),
-            stop.clone(),
             permit,
         ));
     }
-    drop(owner);
+    drop(shared);
     while let Some(done) = readers.join_next().await {
         match done {
             Ok(StreamOutcome::Done) => {}
@@ -276,18 +286,18 @@ enum StreamOutcome {
     RemoveFailed(RemoveFailure),
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn read_stream(
-    run: Arc<ServiceRun>,
+    shared: Shared,
     region: RegionClient,
     group: String,
     stream: LogStreamInfo,
     id: StreamId,
     plan: StreamPlan,
-    owner: OwnerHandle,
-    stop: CancellationToken,
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) -> StreamOutcome {
+    let Shared {
+        run, owner, stop, ..
+    } = &shared;
     let quota = ReaderQuota {
         limits: run.limits.clone(),
         account: run.account_id.clone(),
@@ -299,8 +309,8 @@ async fn read_stream(
             (&group, &stream.name),
             id,
             segment,
-            (&owner, &quota),
-            &stop,
+            (owner, &quota),
+            stop,
         );
         match read.await {
             Ok(SegmentEnd::Done) => {}
