@@ -417,7 +417,14 @@ async fn read_segment(
         if stop.is_cancelled() {
             return Ok(SegmentEnd::Stopped);
         }
-        let page = match reader.next_page().await {
+        // A stop abandons the request in flight: its page was not handed
+        // over, so the cursor still points at it and the next run fetches it.
+        let next = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Ok(SegmentEnd::Stopped),
+            next = reader.next_page() => next,
+        };
+        let page = match next {
             Ok(Some(page)) => page,
             Ok(None) => {
                 owner
