@@ -46,6 +46,6 @@ pub use error::CheckpointError;
 pub use lock::{LOCK_SUFFIX, lock_path};
 pub use schema::SCHEMA_VERSION;
 pub use store::{
-    CheckpointStore, CheckpointTransaction, Segment, StoreOptions, StreamCheckpoint, StreamCursor,
-    StreamKey,
+    CheckpointStore, CheckpointTransaction, GroupRead, Segment, StoreOptions, StreamCheckpoint,
+    StreamCursor, StreamKey,
 };

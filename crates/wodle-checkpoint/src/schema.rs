@@ -136,6 +136,26 @@ const MIGRATIONS: &[&str] = &[
         aws_account_id text NOT NULL,
         lower_bound    integer NOT NULL,
         PRIMARY KEY (aws_region, aws_log_group, aws_account_id))",
+    // 3: the first complete read of a log group, so that its streams with
+    // nothing of ours (every event older than the lower bound) are not read
+    // again on every run.
+    //
+    // - read_at: AWS's clock (ms) at the end of the earliest stream read of
+    //   the group's first complete run: every stream then without a cursor
+    //   was read to its end after it, so one whose lastIngestionTime is older
+    //   (the idle lag allowed for) holds nothing to deliver;
+    // - lower_bound: the bound that run read from; a lower bound moved
+    //   earlier makes those streams worth reading again, and the next
+    //   complete run replaces the row.
+    //
+    // Written in the same transaction as the cursors of that run.
+    "CREATE TABLE wodle_aws_group_read (
+        aws_region     text NOT NULL,
+        aws_log_group  text NOT NULL,
+        aws_account_id text NOT NULL,
+        read_at        integer NOT NULL,
+        lower_bound    integer NOT NULL,
+        PRIMARY KEY (aws_region, aws_log_group, aws_account_id))",
 ];
 
 /// The schema version this build writes.

@@ -133,6 +133,17 @@ impl StreamCursor {
     }
 }
 
+/// The first complete read of a log group for one account (or the first from
+/// a lower bound moved earlier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupRead {
+    /// AWS's clock (epoch ms) at the end of the earliest stream read of that
+    /// run: every stream then without a cursor was read to its end after it.
+    pub read_at: i64,
+    /// The lower bound that run read from.
+    pub lower_bound: i64,
+}
+
 /// Settings for [`CheckpointStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -372,6 +383,28 @@ impl CheckpointStore {
             .written_for_another_account(account_id, key, next_token)
     }
 
+    /// The first complete read of the group for this account, if recorded.
+    pub fn get_group_read(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Option<GroupRead>, CheckpointError> {
+        self.ops().get_group_read(account_id, region, log_group)
+    }
+
+    /// Records a complete read of the group for this account (replacing any).
+    pub fn put_group_read(
+        &mut self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+        read: GroupRead,
+    ) -> Result<(), CheckpointError> {
+        self.ops()
+            .put_group_read(account_id, region, log_group, read)
+    }
+
     /// The lower bound recorded when the group was first read for this account.
     pub fn get_lower_bound(
         &self,
@@ -501,6 +534,28 @@ impl CheckpointTransaction<'_> {
         segment: Segment,
     ) -> Result<bool, CheckpointError> {
         self.ops().delete_cursor(account_id, key, segment)
+    }
+
+    /// See [`CheckpointStore::get_group_read`].
+    pub fn get_group_read(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Option<GroupRead>, CheckpointError> {
+        self.ops().get_group_read(account_id, region, log_group)
+    }
+
+    /// See [`CheckpointStore::put_group_read`].
+    pub fn put_group_read(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+        read: GroupRead,
+    ) -> Result<(), CheckpointError> {
+        self.ops()
+            .put_group_read(account_id, region, log_group, read)
     }
 
     /// See [`CheckpointStore::get_lower_bound`].
@@ -860,6 +915,58 @@ impl Ops<'_> {
                 )
             })
             .map_err(self.sql("reading the cursors of a stream"))
+    }
+
+    fn get_group_read(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+    ) -> Result<Option<GroupRead>, CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "SELECT read_at, lower_bound FROM wodle_aws_group_read
+                 WHERE aws_region = ?1 AND aws_log_group = ?2 AND aws_account_id = ?3",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row((region, log_group, account_id), |row| {
+                        Ok(GroupRead {
+                            read_at: row.get(0)?,
+                            lower_bound: row.get(1)?,
+                        })
+                    })
+                    .optional()
+            })
+            .map_err(self.sql("reading the last complete read of a log group"))
+    }
+
+    fn put_group_read(
+        &self,
+        account_id: &str,
+        region: &str,
+        log_group: &str,
+        read: GroupRead,
+    ) -> Result<(), CheckpointError> {
+        self.connection
+            .prepare_cached(
+                "INSERT INTO wodle_aws_group_read
+                     (aws_region, aws_log_group, aws_account_id, read_at, lower_bound)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (aws_region, aws_log_group, aws_account_id)
+                 DO UPDATE SET read_at = excluded.read_at, lower_bound = excluded.lower_bound",
+            )
+            .and_then(|mut statement| {
+                statement.execute((
+                    region,
+                    log_group,
+                    account_id,
+                    read.read_at,
+                    read.lower_bound,
+                ))
+            })
+            .map_err(self.sql("saving the last complete read of a log group"))?;
+        Ok(())
     }
 
     fn get_lower_bound(

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use wodle_checkpoint::{
-    CheckpointError, CheckpointStore, SCHEMA_VERSION, Segment, StoreOptions, StreamCheckpoint,
-    StreamCursor, StreamKey,
+    CheckpointError, CheckpointStore, GroupRead, SCHEMA_VERSION, Segment, StoreOptions,
+    StreamCheckpoint, StreamCursor, StreamKey,
 };
 
 fn cursor(segment: Segment) -> StreamCursor {
@@ -274,6 +274,7 @@ fn a_fresh_database_has_the_reference_schema() {
             "cloudwatch_logs",
             "metadata",
             "wodle_aws_cursor",
+            "wodle_aws_group_read",
             "wodle_aws_log_group",
             "wodle_aws_schema"
         ]
@@ -625,6 +626,32 @@ fn a_row_written_for_another_account_is_recognised() {
         !store
             .written_for_another_account("222222222222", &key, "f/8/s")
             .unwrap()
+    );
+}
+
+#[test]
+fn group_reads_are_per_group_and_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = CheckpointStore::open(db_path(&dir)).unwrap();
+    assert_eq!(store.get_group_read("1", "us-east-1", "g").unwrap(), None);
+    let read = GroupRead {
+        read_at: 1_000,
+        lower_bound: 10,
+    };
+    store.put_group_read("1", "us-east-1", "g", read).unwrap();
+    assert_eq!(
+        store.get_group_read("1", "us-east-1", "g").unwrap(),
+        Some(read)
+    );
+    assert_eq!(store.get_group_read("2", "us-east-1", "g").unwrap(), None);
+    let later = GroupRead {
+        read_at: 2_000,
+        lower_bound: 10,
+    };
+    store.put_group_read("1", "us-east-1", "g", later).unwrap();
+    assert_eq!(
+        store.get_group_read("1", "us-east-1", "g").unwrap(),
+        Some(later)
     );
 }
 

@@ -8,13 +8,15 @@ use aws_sdk_cloudwatchlogs::Client;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use wodle_checkpoint::{CheckpointError, StreamKey};
+use wodle_checkpoint::{CheckpointError, GroupRead, StreamKey};
 use wodle_discovery::{CallQuota, DiscoveryError, LogStreamInfo};
 use wodle_quota::{Api, RateLimiters};
 
 use crate::clock::Clock;
 use crate::owner::{OwnerGone, OwnerHandle, Request, StreamId};
-use crate::plan::{PlanSettings, Skip, Skipped, StreamDecision, StreamPlan, apply_skip, by_time};
+use crate::plan::{
+    Listed, PlanSettings, Skip, Skipped, StreamDecision, StreamPlan, apply_skip, by_time,
+};
 use crate::reader::{PullError, ReaderQuota, StreamReader};
 
 /// How many streams are read at once when nothing else is configured.
@@ -176,6 +178,7 @@ async fn collect_group(shared: Shared, region: RegionClient, group: String) -> S
         }
         Err(OwnerGone) => return report,
     };
+    let (lower_bound, group_read) = lower_bound;
 
     tracing::debug!("Getting log streams for \"{group}\" log group");
     let quota = CallQuota {
@@ -224,12 +227,21 @@ async fn collect_group(shared: Shared, region: RegionClient, group: String) -> S
         reparse: run.reparse,
         idle_stream_lag: run.idle_stream_lag,
         now: run.clock.now_millis(),
+        group_read: if run.reparse { None } else { group_read },
     };
     let mut readers = JoinSet::new();
     for stream in streams {
         let key = StreamKey::new(&region.region, &group, &stream.name);
         let planned = owner
-            .plan(&run.account_id, key, stream.last_ingestion_time, settings)
+            .plan(
+                &run.account_id,
+                key,
+                Listed {
+                    last_ingestion_time: stream.last_ingestion_time,
+                    creation_time: stream.creation_time,
+                },
+                settings,
+            )
             .await;
         let (id, plan) = match planned {
             Ok(Ok((id, StreamDecision::Read(plan)))) => (id, plan),
@@ -261,12 +273,21 @@ async fn collect_group(shared: Shared, region: RegionClient, group: String) -> S
             permit,
         ));
     }
-    drop(shared);
+    // The end of the earliest read, as long as every read said when it ended.
+    let mut earliest_end: Option<i64> = None;
+    let mut every_end_known = true;
+    let mut note_end = |read_at: Option<i64>| match read_at {
+        Some(at) => earliest_end = Some(earliest_end.map_or(at, |earliest| earliest.min(at))),
+        None => every_end_known = false,
+    };
     while let Some(done) = readers.join_next().await {
         match done {
-            Ok(StreamOutcome::Done) => {}
+            Ok(StreamOutcome::Done(read_at)) => note_end(read_at),
             Ok(StreamOutcome::Stopped) => report.stopped = true,
-            Ok(StreamOutcome::Removed) => report.streams_removed += 1,
+            Ok(StreamOutcome::Removed(read_at)) => {
+                report.streams_removed += 1;
+                note_end(read_at);
+            }
             Ok(StreamOutcome::Failed(error)) => report.stream_failures.push(StreamFailure {
                 region: region.region.clone(),
                 error,
@@ -275,12 +296,33 @@ async fn collect_group(shared: Shared, region: RegionClient, group: String) -> S
             Err(join_error) => tracing::error!("A stream reader failed: {join_error}"),
         }
     }
+    // The group's first complete read (or the first from a lower bound moved
+    // earlier) is marked: its streams found empty need no reading until AWS
+    // shows something ingested after it.
+    let complete =
+        !report.stopped && report.stream_failures.is_empty() && report.checkpoint_error.is_none();
+    // A bound in the future found nothing and proves nothing: no mark.
+    if complete
+        && every_end_known
+        && lower_bound <= settings.now
+        && group_read.is_none_or(|read| read.lower_bound > lower_bound)
+        && let Some(read_at) = earliest_end
+    {
+        let read = GroupRead {
+            read_at,
+            lower_bound,
+        };
+        let _ = owner
+            .group_read(&run.account_id, &region.region, &group, read)
+            .await;
+    }
     report
 }
 
 enum StreamOutcome {
-    Done,
-    Removed,
+    /// Read to the end; AWS's clock then, if known.
+    Done(Option<i64>),
+    Removed(Option<i64>),
     Stopped,
     Failed(PullError),
     RemoveFailed(RemoveFailure),
@@ -303,6 +345,7 @@ async fn read_stream(
         account: run.account_id.clone(),
         region: region.region.clone(),
     };
+    let mut read_at = None;
     for segment in plan.segments {
         let read = read_segment(
             &region.client,
@@ -313,7 +356,7 @@ async fn read_stream(
             stop,
         );
         match read.await {
-            Ok(SegmentEnd::Done) => {}
+            Ok(SegmentEnd::Done(server_time)) => read_at = server_time,
             Ok(SegmentEnd::Stopped) | Err(SegmentError::OwnerGone) => {
                 return StreamOutcome::Stopped;
             }
@@ -321,7 +364,7 @@ async fn read_stream(
         }
     }
     if !run.remove_log_streams {
-        return StreamOutcome::Done;
+        return StreamOutcome::Done(read_at);
     }
     // Delete only what is delivered and checkpointed.
     if owner.flush().await.is_err() {
@@ -349,7 +392,7 @@ async fn read_stream(
                     StreamKey::new(&region.region, &group, &stream.name),
                 )
                 .await;
-            StreamOutcome::Removed
+            StreamOutcome::Removed(read_at)
         }
         Err(error) => {
             use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -368,7 +411,8 @@ async fn read_stream(
 }
 
 enum SegmentEnd {
-    Done,
+    /// AWS's clock at the end, if known.
+    Done(Option<i64>),
     Stopped,
 }
 
@@ -434,7 +478,7 @@ async fn read_segment(
                         server_time: reader.server_time(),
                     })
                     .await?;
-                return Ok(SegmentEnd::Done);
+                return Ok(SegmentEnd::Done(reader.server_time()));
             }
             Err(PullError::Api { code, message, .. })
                 if is_rejected_token(&code, &message)

@@ -17,11 +17,13 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 use wodle_analysisd::{AnalysisdError, AnalysisdSocket, SendOutcome, SocketOptions};
 use wodle_checkpoint::{
-    CheckpointError, CheckpointStore, Segment, StreamCheckpoint, StreamCursor, StreamKey,
+    CheckpointError, CheckpointStore, GroupRead, Segment, StreamCheckpoint, StreamCursor, StreamKey,
 };
 
 use crate::clock::Clock;
-use crate::plan::{PlanSettings, StoredStream, StreamDecision, plan_stream, start_of_utc_day};
+use crate::plan::{
+    Listed, PlanSettings, StoredStream, StreamDecision, plan_stream, start_of_utc_day,
+};
 use crate::reader::Page;
 
 /// Decides whether an event is skipped (`discard_regex`): true discards.
@@ -132,12 +134,12 @@ pub(crate) enum Request {
         region: String,
         group: String,
         only_logs_after: Option<i64>,
-        reply: oneshot::Sender<Result<i64, CheckpointError>>,
+        reply: oneshot::Sender<Result<(i64, Option<GroupRead>), CheckpointError>>,
     },
     Plan {
         account: String,
         key: StreamKey,
-        last_ingestion_time: Option<i64>,
+        listed: Listed,
         settings: PlanSettings,
         reply: oneshot::Sender<Result<(StreamId, StreamDecision), CheckpointError>>,
     },
@@ -152,6 +154,14 @@ pub(crate) enum Request {
         stream: StreamId,
         segment: Segment,
         server_time: Option<i64>,
+    },
+    /// Every stream of a group was read to its end: recorded with the next
+    /// commit, together with those streams' cursors.
+    GroupRead {
+        account: String,
+        region: String,
+        group: String,
+        read: GroupRead,
     },
     /// Commits now and answers: the stream's events are all delivered and
     /// checkpointed (before `remove_log_streams` deletes it).
@@ -188,14 +198,15 @@ impl OwnerHandle {
 
     /// The lower bound of a group for `account`: `only_logs_after` when
     /// given, else the one stored when the group was first read, else today
-    /// 00:00 UTC (then stored, unless it is in the future).
+    /// 00:00 UTC (then stored, unless it is in the future); and the group's
+    /// last complete read.
     pub async fn lower_bound(
         &self,
         account: &str,
         region: &str,
         group: &str,
         only_logs_after: Option<i64>,
-    ) -> Result<Result<i64, CheckpointError>, OwnerGone> {
+    ) -> Result<Result<(i64, Option<GroupRead>), CheckpointError>, OwnerGone> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::LowerBound {
             account: account.to_owned(),
@@ -212,19 +223,36 @@ impl OwnerHandle {
         &self,
         account: &str,
         key: StreamKey,
-        last_ingestion_time: Option<i64>,
+        listed: Listed,
         settings: PlanSettings,
     ) -> Result<Result<(StreamId, StreamDecision), CheckpointError>, OwnerGone> {
         let (reply, answer) = oneshot::channel();
         self.send(Request::Plan {
             account: account.to_owned(),
             key,
-            last_ingestion_time,
+            listed,
             settings,
             reply,
         })
         .await?;
         answer.await.map_err(|_| OwnerGone)
+    }
+
+    /// Records that every stream of the group was read to its end.
+    pub async fn group_read(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        read: GroupRead,
+    ) -> Result<(), OwnerGone> {
+        self.send(Request::GroupRead {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            group: group.to_owned(),
+            read,
+        })
+        .await
     }
 
     pub async fn flush(&self) -> Result<(), OwnerGone> {
@@ -278,6 +306,7 @@ pub fn spawn_owner(
         sink,
         settings,
         streams: Vec::new(),
+        group_reads: Vec::new(),
         uncommitted: 0,
         dirty: false,
         counts: DeliveryCounts::default(),
@@ -311,6 +340,8 @@ struct Owner {
     sink: EventSink,
     settings: OwnerSettings,
     streams: Vec<StreamEntry>,
+    /// Complete group reads to record with the next commit.
+    group_reads: Vec<(String, String, String, GroupRead)>,
     uncommitted: u64,
     dirty: bool,
     counts: DeliveryCounts,
@@ -356,12 +387,21 @@ impl Owner {
             Request::Plan {
                 account,
                 key,
-                last_ingestion_time,
+                listed,
                 settings,
                 reply,
             } => {
-                let answer = self.plan(account, key, last_ingestion_time, &settings);
+                let answer = self.plan(account, key, listed, &settings);
                 let _ = reply.send(answer);
+            }
+            Request::GroupRead {
+                account,
+                region,
+                group,
+                read,
+            } => {
+                self.group_reads.push((account, region, group, read));
+                self.dirty = true;
             }
             Request::Page {
                 stream,
@@ -409,7 +449,7 @@ impl Owner {
         region: &str,
         group: &str,
         only_logs_after: Option<i64>,
-    ) -> Result<i64, CheckpointError> {
+    ) -> Result<(i64, Option<GroupRead>), CheckpointError> {
         let now = self.settings.clock.now_millis();
         let stored = self.store.get_lower_bound(account, region, group)?;
         let bound = only_logs_after
@@ -419,14 +459,14 @@ impl Owner {
         if stored.is_none() && bound <= now {
             self.store.put_lower_bound(account, region, group, bound)?;
         }
-        Ok(bound)
+        Ok((bound, self.store.get_group_read(account, region, group)?))
     }
 
     fn plan(
         &mut self,
         account: String,
         key: StreamKey,
-        last_ingestion_time: Option<i64>,
+        listed: Listed,
         settings: &PlanSettings,
     ) -> Result<(StreamId, StreamDecision), CheckpointError> {
         tracing::debug!(
@@ -462,7 +502,7 @@ impl Owner {
                 forward: forward.as_ref(),
                 backfill: backfill.as_ref(),
             },
-            last_ingestion_time,
+            listed,
             settings,
         );
         let id = StreamId(self.streams.len());
@@ -502,6 +542,7 @@ impl Owner {
             sink,
             settings,
             streams,
+            group_reads,
             uncommitted,
             dirty,
             counts,
@@ -580,7 +621,7 @@ impl Owner {
             *dirty = true;
             if *uncommitted >= settings.commit_every {
                 // Commit before the next send: the bound on re-sent events.
-                commit_streams(store, streams, counts)?;
+                commit_streams(store, streams, group_reads, counts)?;
                 *uncommitted = 0;
                 *dirty = false;
             }
@@ -647,7 +688,12 @@ impl Owner {
         if !self.dirty {
             return Ok(());
         }
-        commit_streams(&mut self.store, &mut self.streams, &mut self.counts)?;
+        commit_streams(
+            &mut self.store,
+            &mut self.streams,
+            &mut self.group_reads,
+            &mut self.counts,
+        )?;
         self.uncommitted = 0;
         self.dirty = false;
         Ok(())
@@ -701,9 +747,15 @@ fn record_handled(
 fn commit_streams(
     store: &mut CheckpointStore,
     streams: &mut [StreamEntry],
+    group_reads: &mut Vec<(String, String, String, GroupRead)>,
     counts: &mut DeliveryCounts,
 ) -> Result<(), CheckpointError> {
     let batch = store.transaction()?;
+    // In the same transaction as the cursors of the streams that group read
+    // delivered from: a crash never leaves the mark without them.
+    for (account, region, group, read) in group_reads.iter() {
+        batch.put_group_read(account, region, group, *read)?;
+    }
     for entry in streams.iter_mut().filter(|entry| entry.dirty) {
         let Some(row) = &entry.reference else {
             continue;
@@ -720,6 +772,7 @@ fn commit_streams(
         }
     }
     batch.commit()?;
+    group_reads.clear();
     for entry in streams.iter_mut() {
         entry.dirty = false;
     }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use wodle_checkpoint::{Segment, StreamCheckpoint, StreamCursor};
+use wodle_checkpoint::{GroupRead, Segment, StreamCheckpoint, StreamCursor};
 
 use crate::reader::{LogEvent, StreamPosition};
 
@@ -39,6 +39,15 @@ pub struct PlanSettings {
     pub idle_stream_lag: Duration,
     /// Our clock, epoch ms: only ever compared with our own `token_saved_at`.
     pub now: i64,
+    /// The group's last complete read, if recorded.
+    pub group_read: Option<GroupRead>,
+}
+
+/// What DescribeLogStreams says of a stream (AWS's clock, epoch ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Listed {
+    pub last_ingestion_time: Option<i64>,
+    pub creation_time: Option<i64>,
 }
 
 /// What to do with a listed stream.
@@ -85,13 +94,12 @@ pub enum Skip {
 }
 
 /// Decides whether and how to read a stream.
-///
-/// `last_ingestion_time` is what DescribeLogStreams says of the stream.
 pub fn plan_stream(
     stored: StoredStream<'_>,
-    last_ingestion_time: Option<i64>,
+    listed: Listed,
     settings: &PlanSettings,
 ) -> StreamDecision {
+    let last_ingestion_time = listed.last_ingestion_time;
     if settings.reparse {
         let cursor = StreamCursor::new(Segment::Forward, settings.lower_bound, None);
         return StreamDecision::Read(StreamPlan {
@@ -111,6 +119,15 @@ pub fn plan_stream(
     if !backfill_needed
         && let Some(cursor) = forward
         && is_idle(cursor, last_ingestion_time, settings.idle_stream_lag)
+    {
+        return StreamDecision::Idle;
+    }
+    if forward.is_none()
+        && stored.reference.is_none()
+        && stored.backfill.is_none()
+        && settings
+            .group_read
+            .is_some_and(|read| held_nothing_new(read, listed, settings))
     {
         return StreamDecision::Idle;
     }
@@ -176,6 +193,24 @@ pub fn is_idle(cursor: &StreamCursor, last_ingestion_time: Option<i64>, lag: Dur
     };
     let lag = i64::try_from(lag.as_millis()).unwrap_or(i64::MAX);
     listed <= read_up_to && listed <= read_at.saturating_sub(lag)
+}
+
+/// True for a stream without anything of ours that the group's last complete
+/// read already read to its end and found empty from the lower bound on
+/// (every event older), when AWS shows nothing ingested since, the lag
+/// allowed for, and the lower bound has not moved earlier.
+fn held_nothing_new(read: GroupRead, listed: Listed, settings: &PlanSettings) -> bool {
+    if settings.lower_bound < read.lower_bound {
+        return false;
+    }
+    let lag = i64::try_from(settings.idle_stream_lag.as_millis()).unwrap_or(i64::MAX);
+    let settled = read.read_at.saturating_sub(lag);
+    // A stream without any event has only its creation time to go by.
+    match (listed.last_ingestion_time, listed.creation_time) {
+        (Some(ingested), _) => ingested <= settled,
+        (None, Some(created)) => created <= settled,
+        (None, None) => false,
+    }
 }
 
 fn fresh(cursor: StreamCursor) -> SegmentPlan {
@@ -326,6 +361,14 @@ mod tests {
             reparse: false,
             idle_stream_lag: LAG,
             now: 100 * HOUR,
+            group_read: None,
+        }
+    }
+
+    fn ingested(last_ingestion_time: Option<i64>) -> Listed {
+        Listed {
+            last_ingestion_time,
+            creation_time: Some(0),
         }
     }
 
@@ -367,7 +410,11 @@ mod tests {
 
     #[test]
     fn a_new_stream_is_read_from_the_lower_bound() {
-        let plan = plan(plan_stream(StoredStream::default(), Some(5), &settings(7)));
+        let plan = plan(plan_stream(
+            StoredStream::default(),
+            ingested(Some(5)),
+            &settings(7),
+        ));
         assert_eq!(plan.segments.len(), 1);
         assert_eq!(plan.segments[0].request, StreamPosition::from_time(7));
         assert_eq!(plan.segments[0].skip, Skip::Nothing);
@@ -380,7 +427,7 @@ mod tests {
             reference: Some(&reference),
             ..StoredStream::default()
         };
-        let plan = plan(plan_stream(stored, Some(30), &settings(10)));
+        let plan = plan(plan_stream(stored, ingested(Some(30)), &settings(10)));
         assert_eq!(plan.segments[0].request, StreamPosition::from_time(21));
 
         // A later only_logs_after wins, as in the reference.
@@ -389,7 +436,7 @@ mod tests {
             lower_bound: 25,
             ..settings(10)
         };
-        let plan = plan_stream(stored, Some(30), &later);
+        let plan = plan_stream(stored, ingested(Some(30)), &later);
         assert_eq!(
             super::tests::plan(plan).segments[0].request,
             StreamPosition::from_time(25)
@@ -406,7 +453,11 @@ mod tests {
             backfill: None,
         };
         // Idle by its listing, but the backfill makes it worth reading.
-        let plan = plan(plan_stream(stored, Some(HOUR), &settings(2 * HOUR)));
+        let plan = plan(plan_stream(
+            stored,
+            ingested(Some(HOUR)),
+            &settings(2 * HOUR),
+        ));
         assert_eq!(plan.segments.len(), 2);
         assert_eq!(plan.segments[0].cursor.segment, Segment::Backfill);
         assert_eq!(
@@ -427,12 +478,12 @@ mod tests {
         };
         // Last ingested 50 h, our read ended 60 h: idle with a 1 h lag.
         assert_eq!(
-            plan_stream(stored, Some(50 * HOUR), &settings(10 * HOUR)),
+            plan_stream(stored, ingested(Some(50 * HOUR)), &settings(10 * HOUR)),
             StreamDecision::Idle
         );
         // Something ingested after what we read: read, late events included.
         assert!(matches!(
-            plan_stream(stored, Some(50 * HOUR + 1), &settings(10 * HOUR)),
+            plan_stream(stored, ingested(Some(50 * HOUR + 1)), &settings(10 * HOUR)),
             StreamDecision::Read(_)
         ));
         // Active within the lag before our read: AWS may not show it all yet.
@@ -441,12 +492,12 @@ mod tests {
             ..settings(10 * HOUR)
         };
         assert!(matches!(
-            plan_stream(stored, Some(50 * HOUR), &long_lag),
+            plan_stream(stored, ingested(Some(50 * HOUR)), &long_lag),
             StreamDecision::Read(_)
         ));
         // No listing time, or a database that never recorded our read: read.
         assert!(matches!(
-            plan_stream(stored, None, &settings(10 * HOUR)),
+            plan_stream(stored, ingested(None), &settings(10 * HOUR)),
             StreamDecision::Read(_)
         ));
     }
@@ -460,7 +511,11 @@ mod tests {
             forward: Some(&forward),
             backfill: None,
         };
-        let plan = plan(plan_stream(stored, Some(70 * HOUR), &settings(10 * HOUR)));
+        let plan = plan(plan_stream(
+            stored,
+            ingested(Some(70 * HOUR)),
+            &settings(10 * HOUR),
+        ));
         assert_eq!(
             plan.segments[0].request,
             StreamPosition::from_time(70 * HOUR + 1)
@@ -478,11 +533,65 @@ mod tests {
         };
         let plan = plan(plan_stream(
             stored,
-            Some(50 * HOUR + 1),
+            ingested(Some(50 * HOUR + 1)),
             &settings(10 * HOUR),
         ));
         assert_eq!(plan.segments.len(), 1);
         assert_eq!(plan.segments[0].cursor, forward);
+    }
+
+    #[test]
+    fn a_stream_the_last_complete_read_found_empty_is_idle_until_it_grows() {
+        let read = PlanSettings {
+            group_read: Some(GroupRead {
+                read_at: 60 * HOUR,
+                lower_bound: 10 * HOUR,
+            }),
+            ..settings(10 * HOUR)
+        };
+        let nothing = StoredStream::default();
+        // Last ingested long before that read (its events are older than the bound).
+        assert_eq!(
+            plan_stream(nothing, ingested(Some(5 * HOUR)), &read),
+            StreamDecision::Idle
+        );
+        // Ingested within the lag before it, or after it: read.
+        assert!(matches!(
+            plan_stream(nothing, ingested(Some(59 * HOUR + 1)), &read),
+            StreamDecision::Read(_)
+        ));
+        // No event ever: the creation time decides.
+        let empty_old = Listed {
+            last_ingestion_time: None,
+            creation_time: Some(HOUR),
+        };
+        assert_eq!(plan_stream(nothing, empty_old, &read), StreamDecision::Idle);
+        let empty_new = Listed {
+            last_ingestion_time: None,
+            creation_time: Some(60 * HOUR),
+        };
+        assert!(matches!(
+            plan_stream(nothing, empty_new, &read),
+            StreamDecision::Read(_)
+        ));
+        // The lower bound moved earlier: its older events may now count.
+        let earlier = PlanSettings {
+            lower_bound: 2 * HOUR,
+            ..read
+        };
+        assert!(matches!(
+            plan_stream(nothing, ingested(Some(5 * HOUR)), &earlier),
+            StreamDecision::Read(_)
+        ));
+        // Reparse reads everything.
+        let reparse = PlanSettings {
+            reparse: true,
+            ..read
+        };
+        assert!(matches!(
+            plan_stream(nothing, ingested(Some(5 * HOUR)), &reparse),
+            StreamDecision::Read(_)
+        ));
     }
 
     #[test]
@@ -533,7 +642,7 @@ mod tests {
             reparse: true,
             ..settings(5)
         };
-        let plan = plan(plan_stream(stored, Some(1), &reparse));
+        let plan = plan(plan_stream(stored, ingested(Some(1)), &reparse));
         assert_eq!(plan.segments[0].request, StreamPosition::from_time(5));
     }
 

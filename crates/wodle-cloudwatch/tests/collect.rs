@@ -875,3 +875,74 @@ async fn concurrent_streams_keep_their_own_order() {
     expected_all.sort();
     assert_eq!(sorted, expected_all);
 }
+
+/// A stream whose events all precede the lower bound gets no cursor (nothing
+/// was delivered from it), yet after the group's first complete read it is
+/// not read again until AWS shows something ingested since.
+#[tokio::test]
+async fn a_stream_with_nothing_after_the_bound_is_idle_after_the_first_complete_read() {
+    let mut bench = Bench::new().await;
+    let day = yesterday();
+    let now = day + 20 * HOUR;
+    // Both exist before the first run; "old" holds only events before `day`,
+    // the group's lower bound.
+    let old = numbered("old", day - 2 * HOUR, 0..3);
+    let current = numbered("current", day + 10 * HOUR, 0..3);
+    bench.stream("old", &old).await;
+    bench.stream("current", &current).await;
+    let next_second = (now_millis() / SECOND + 1) * SECOND;
+    while now_millis() < next_second {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let first = bench.run(&RunSettings::at(now)).await;
+    first.assert_clean();
+    assert_eq!(first.report.streams_read, 2);
+    assert_eq!(bench.delivered(), messages(&current));
+    assert_eq!(
+        bench.row("old"),
+        None,
+        "nothing delivered, nothing recorded"
+    );
+    assert_eq!(bench.cursor("old", Segment::Forward), None);
+
+    let no_lag = RunSettings {
+        idle_stream_lag: Duration::ZERO,
+        ..RunSettings::at(now)
+    };
+    let idle = bench.run(&no_lag).await;
+    idle.assert_clean();
+    assert_eq!(idle.report.streams_idle, 2);
+    assert_eq!(idle.report.streams_read, 0);
+
+    // Within the lag of that read, it is still read (AWS may not show all yet).
+    let hour_lag = RunSettings {
+        idle_stream_lag: Duration::from_secs(3600),
+        ..RunSettings::at(now)
+    };
+    let polled = bench.run(&hour_lag).await;
+    polled.assert_clean();
+    assert_eq!(polled.report.streams_read, 2);
+    assert_eq!(bench.delivered(), Vec::<String>::new());
+
+    // Something ingested after it is read, whatever its timestamp.
+    let newer = numbered("newer", day + 12 * HOUR, 0..2);
+    bench.put("old", &newer).await;
+    let fresh = bench.run(&no_lag).await;
+    fresh.assert_clean();
+    assert_eq!(fresh.report.streams_read, 1);
+    assert_eq!(bench.delivered(), messages(&newer));
+
+    // A lower bound moved earlier reads the old events after all.
+    let earlier = RunSettings {
+        only_logs_after: Some(day - DAY),
+        idle_stream_lag: Duration::ZERO,
+        ..RunSettings::at(now)
+    };
+    let backfill = bench.run(&earlier).await;
+    backfill.assert_clean();
+    let delivered = bench.delivered();
+    for message in messages(&old) {
+        assert!(delivered.contains(&message), "{message} in {delivered:?}");
+    }
+}
