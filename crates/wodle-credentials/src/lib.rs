@@ -68,7 +68,7 @@ pub use clients::{
 pub use endpoint::Endpoint;
 pub use error::CredentialsError;
 pub use http::{CA_BUNDLE_VARIABLE, HttpSettings};
-pub use load::{DEFAULT_MAX_ATTEMPTS, load_sdk_config};
+pub use load::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, load_sdk_config};
 pub use sdk_error::{sdk_error_kind, service_error_code};
 pub use settings::{
     CredentialSettings, DEFAULT_ROLE_SESSION_NAME, ProfileFilePaths, RoleSettings, StaticKeys,

@@ -86,6 +86,7 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .profile_files(files.sources.clone())
         .http_client(http_client.clone())
+        .timeout_config(timeout_config())
         .retry_config(retry_config(&profiles)?);
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
@@ -279,6 +280,23 @@ fn ensure_profile_exists(
             profile: profile.to_owned(),
         }),
     }
+}
+
+/// Bounds on every AWS call, so that a connection that stalls mid-response
+/// ends in an error (and a retry) instead of hanging the run: the SDK sets
+/// only a connect timeout by default. A GetLogEvents page is at most 1 MB, so
+/// a minute per attempt is generous; the whole call, retries included, is
+/// bounded by the retry settings and these.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// See [`CONNECT_TIMEOUT`].
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(ATTEMPT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build()
 }
 
 fn retry_config(profiles: &ProfileSet) -> Result<RetryConfig, CredentialsError> {
