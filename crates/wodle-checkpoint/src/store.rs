@@ -506,16 +506,6 @@ impl CheckpointTransaction<'_> {
             .purge_missing(account_id, region, log_group, existing_streams)
     }
 
-    /// See [`CheckpointStore::get_cursor`].
-    pub fn get_cursor(
-        &self,
-        account_id: &str,
-        key: &StreamKey,
-        segment: Segment,
-    ) -> Result<Option<StreamCursor>, CheckpointError> {
-        self.ops().get_cursor(account_id, key, segment)
-    }
-
     /// See [`CheckpointStore::put_cursor`].
     pub fn put_cursor(
         &self,
@@ -536,16 +526,6 @@ impl CheckpointTransaction<'_> {
         self.ops().delete_cursor(account_id, key, segment)
     }
 
-    /// See [`CheckpointStore::get_group_read`].
-    pub fn get_group_read(
-        &self,
-        account_id: &str,
-        region: &str,
-        log_group: &str,
-    ) -> Result<Option<GroupRead>, CheckpointError> {
-        self.ops().get_group_read(account_id, region, log_group)
-    }
-
     /// See [`CheckpointStore::put_group_read`].
     pub fn put_group_read(
         &self,
@@ -556,28 +536,6 @@ impl CheckpointTransaction<'_> {
     ) -> Result<(), CheckpointError> {
         self.ops()
             .put_group_read(account_id, region, log_group, read)
-    }
-
-    /// See [`CheckpointStore::get_lower_bound`].
-    pub fn get_lower_bound(
-        &self,
-        account_id: &str,
-        region: &str,
-        log_group: &str,
-    ) -> Result<Option<i64>, CheckpointError> {
-        self.ops().get_lower_bound(account_id, region, log_group)
-    }
-
-    /// See [`CheckpointStore::put_lower_bound`].
-    pub fn put_lower_bound(
-        &self,
-        account_id: &str,
-        region: &str,
-        log_group: &str,
-        lower_bound: i64,
-    ) -> Result<(), CheckpointError> {
-        self.ops()
-            .put_lower_bound(account_id, region, log_group, lower_bound)
     }
 
     fn ops(&self) -> Ops<'_> {

@@ -8,7 +8,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use wodle_checkpoint::{CheckpointError, GroupRead, StreamKey};
+use wodle_checkpoint::{CheckpointError, GroupRead, StreamCursor, StreamKey};
 use wodle_discovery::{CallQuota, DiscoveryError, LogStreamInfo};
 use wodle_quota::{Api, RateLimiters};
 
@@ -16,8 +16,9 @@ use crate::clock::Clock;
 use crate::owner::{OwnerGone, OwnerHandle, Request, StreamId};
 use crate::plan::{
     Listed, PlanSettings, Skip, Skipped, StreamDecision, StreamPlan, apply_skip, by_time,
+    note_handled,
 };
-use crate::reader::{PullError, ReaderQuota, StreamReader};
+use crate::reader::{PullError, ReaderQuota, StreamPosition, StreamReader};
 
 /// How many streams are read at once when nothing else is configured.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 16;
@@ -490,10 +491,7 @@ async fn read_segment(
                      rejected ({code}: {message}); resuming from the last event's timestamp."
                 );
                 fell_back = true;
-                let restart = by_time(&handed);
-                skip = restart.skip;
-                handed = restart.cursor;
-                reader = reader_for(restart.request);
+                reader = reader_for(restart_by_time(&mut handed, &mut skip));
                 continue;
             }
             Err(error) => return Err(SegmentError::Pull(error)),
@@ -509,20 +507,12 @@ async fn read_segment(
                 tracing::debug!(
                     "The page being delivered from stream \"{stream}\" changed; resuming by time."
                 );
-                let restart = by_time(&handed);
-                skip = restart.skip;
-                handed = restart.cursor;
-                reader = reader_for(restart.request);
+                reader = reader_for(restart_by_time(&mut handed, &mut skip));
                 continue;
             }
         };
         for event in page.events.iter().skip(first) {
-            if handed.last_timestamp == Some(event.timestamp) {
-                handed.last_timestamp_count += 1;
-            } else {
-                handed.last_timestamp = Some(event.timestamp);
-                handed.last_timestamp_count = 1;
-            }
+            note_handled(&mut handed, event.timestamp);
         }
         if skip == Skip::Nothing || first < page.events.len() {
             owner
@@ -535,6 +525,15 @@ async fn read_segment(
                 .await?;
         }
     }
+}
+
+/// Turns what was handed over so far into a read by time from its last
+/// event ([`by_time`]), returning that read's first request.
+fn restart_by_time(handed: &mut StreamCursor, skip: &mut Skip) -> StreamPosition {
+    let restart = by_time(handed);
+    *skip = restart.skip;
+    *handed = restart.cursor;
+    restart.request
 }
 
 /// GetLogEvents' answer to an expired or unknown token.

@@ -22,7 +22,7 @@ use wodle_checkpoint::{
 
 use crate::clock::Clock;
 use crate::plan::{
-    Listed, PlanSettings, StoredStream, StreamDecision, plan_stream, start_of_utc_day,
+    Listed, PlanSettings, StoredStream, StreamDecision, note_handled, plan_stream, start_of_utc_day,
 };
 use crate::reader::Page;
 
@@ -720,12 +720,7 @@ fn record_handled(
         return;
     };
     cursor.page_consumed += 1;
-    if cursor.last_timestamp == Some(timestamp) {
-        cursor.last_timestamp_count += 1;
-    } else {
-        cursor.last_timestamp = Some(timestamp);
-        cursor.last_timestamp_count = 1;
-    }
+    note_handled(cursor, timestamp);
     cursor.max_ingestion_time = cursor.max_ingestion_time.max(Some(ingestion_time));
     let window_start = cursor.window_start;
     if !outside_window {

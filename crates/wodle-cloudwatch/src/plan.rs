@@ -289,6 +289,18 @@ pub fn by_time(cursor: &StreamCursor) -> SegmentPlan {
     }
 }
 
+/// Notes one more event handled at `timestamp`: the last timestamp and how
+/// many handled events share it, which [`by_time`] resumes from. The owner
+/// keeps this for what it delivered, a reader for what it handed over.
+pub fn note_handled(cursor: &mut StreamCursor, timestamp: i64) {
+    if cursor.last_timestamp == Some(timestamp) {
+        cursor.last_timestamp_count += 1;
+    } else {
+        cursor.last_timestamp = Some(timestamp);
+        cursor.last_timestamp_count = 1;
+    }
+}
+
 /// The outcome of applying a [`Skip`] to one page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skipped {
