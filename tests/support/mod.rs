@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+pub mod ledger;
+
 use wodle_testkit::{AnalysisdReceiver, AwsFiles, MotoServer, WazuhHome, now_millis};
 
 pub const DAY_MS: i64 = 86_400_000;
