@@ -104,6 +104,13 @@ pub struct TuningOptions {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60)]
     pub analysisd_timeout: u64,
 
+    /// How long one attempt of an AWS call may take before it is abandoned and retried
+    /// (AWS_MAX_ATTEMPTS attempts in all); connecting is bounded by 10 seconds within it.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60,
+          env = "WODLE_AWS_ATTEMPT_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub aws_attempt_timeout: u64,
+
     /// Client-side request quotas per account and region, requests per second, e.g.
     /// `GetLogEvents=10,DescribeLogStreams=25,DeleteLogStream=5` (APIs left out keep these
     /// defaults, AWS's default quotas). Lower them when other tools share the account's quota.
@@ -317,6 +324,7 @@ const FLAGS_WITH_VALUE: &[&str] = &[
     "--commit-every",
     "--max-concurrent-streams",
     "--analysisd-timeout",
+    "--aws-attempt-timeout",
     "--max-datagram",
     "--api-quotas",
 ];

@@ -29,6 +29,8 @@ pub struct Tuning {
     /// services without an `<idle_stream_lag>` tag.
     pub idle_stream_lag: Option<Duration>,
     pub external_id: Option<String>,
+    /// Bound on one attempt of an AWS call (`--aws-attempt-timeout`).
+    pub aws_attempt_timeout: Duration,
     pub commit_every: u64,
     pub max_concurrent_streams: usize,
     pub analysisd: SocketOptions,
@@ -54,6 +56,7 @@ impl Tuning {
         Ok(Tuning {
             idle_stream_lag: options.idle_stream_lag.map(Duration::from_secs),
             external_id: options.external_id.clone(),
+            aws_attempt_timeout: Duration::from_secs(options.aws_attempt_timeout),
             commit_every: options.commit_every,
             max_concurrent_streams: usize::try_from(options.max_concurrent_streams)
                 .unwrap_or(usize::MAX),
@@ -297,6 +300,7 @@ fn credential_settings(
         sts_endpoint: endpoint("sts_endpoint", service.sts_endpoint.as_ref())?,
         service_endpoint: endpoint("service_endpoint", service.service_endpoint.as_ref())?,
         http: HttpSettings::from_env(),
+        attempt_timeout: Some(tuning.aws_attempt_timeout),
         ..CredentialSettings::default()
     })
 }

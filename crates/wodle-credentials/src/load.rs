@@ -86,7 +86,9 @@ pub async fn load_sdk_config(settings: &CredentialSettings) -> Result<SdkConfig,
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .profile_files(files.sources.clone())
         .http_client(http_client.clone())
-        .timeout_config(timeout_config())
+        .timeout_config(timeout_config(
+            settings.attempt_timeout.unwrap_or(ATTEMPT_TIMEOUT),
+        ))
         .retry_config(retry_config(&profiles)?);
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
@@ -288,14 +290,14 @@ fn ensure_profile_exists(
 /// a minute per attempt is generous; the whole call, retries included, is
 /// bounded by the retry settings and these.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// See [`CONNECT_TIMEOUT`].
+/// See [`CONNECT_TIMEOUT`]; the default of [`CredentialSettings::attempt_timeout`].
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn timeout_config() -> aws_config::timeout::TimeoutConfig {
+fn timeout_config(attempt: Duration) -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(ATTEMPT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(attempt))
+        .read_timeout(attempt)
+        .operation_attempt_timeout(attempt)
         .build()
 }
 

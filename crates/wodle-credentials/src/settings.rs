@@ -38,6 +38,10 @@ pub struct CredentialSettings {
     /// environment says: fill it with [`HttpSettings::from_env`] to honour `HTTPS_PROXY`,
     /// `NO_PROXY`, `AWS_CA_BUNDLE` and the like.
     pub http: HttpSettings,
+    /// How long one attempt of an AWS call may take, connection included, before it is
+    /// abandoned and retried; [`crate::ATTEMPT_TIMEOUT`] when `None`. Lowered by the
+    /// fault tests so that a stalled endpoint costs seconds, not minutes.
+    pub attempt_timeout: Option<Duration>,
 }
 
 /// An access key pair. `Debug` never shows the secret.
