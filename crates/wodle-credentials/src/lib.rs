@@ -22,6 +22,11 @@
 //! and a CA bundle (`AWS_CA_BUNDLE`, else the profile's `ca_bundle`) whose certificates are
 //! added to the system's roots. [`HttpSettings::from_env`] reads them as botocore does.
 //!
+//! Transport: AWS's own endpoints are https. An endpoint override (`sts_endpoint`,
+//! `service_endpoint`, `AWS_ENDPOINT_URL`, a profile's `endpoint_url`) may be plain http, as
+//! an emulator's is; [`plain_http_endpoints`] lists those so the caller can warn, and
+//! [`resolved_endpoint`] says where a service's calls go.
+//!
 //! Errors of other services: [`aws_error_kind`] (plain strings in, no SDK types) and
 //! [`sdk_error_kind`]/[`service_error_code`] (an SDK error in) classify AWS error codes into
 //! [`AwsErrorKind`] — invalid credentials, clock skew, throttling, access denied, not found —
@@ -65,7 +70,9 @@ pub use aws_error::{AwsErrorKind, aws_error_kind};
 pub use clients::{
     Identity, STS_FALLBACK_REGION, caller_identity, for_region, logs_client, sts_client,
 };
-pub use endpoint::Endpoint;
+pub use endpoint::{
+    AwsService, Endpoint, endpoint_override, plain_http_endpoints, resolved_endpoint,
+};
 pub use error::CredentialsError;
 pub use http::{CA_BUNDLE_VARIABLE, HttpSettings};
 pub use load::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, load_sdk_config};
