@@ -13,6 +13,8 @@ use std::time::Instant;
 #[path = "../../crates/wodle-testkit/src/moto_venv.rs"]
 mod moto_venv;
 
+mod faults;
+
 const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS...]
 
@@ -30,6 +32,14 @@ Commands:
                   against it, prints every datagram analysisd would receive, runs it
                   again to show the checkpoint (nothing resent) and prints the
                   checkpoint rows. Exits non-zero if any of that goes wrong.
+  faults [--ci] [ARGS...]
+                  Run every fault test (tests/faults_*.rs: AWS faults through a
+                  fault-injecting proxy, kills at chosen points, analysisd and database
+                  faults) at full size and print the table: fault, trials, events put,
+                  delivered, lost, duplicated, out of order, outcome. `--ci` runs them at
+                  the test suite's size instead. The table is also written to
+                  target/faults/faults.md and target/faults/faults.jsonl. Exits non-zero
+                  if a test fails or a row lost an event. ARGS go to the test runner.
   help            Show this.
 ";
 
@@ -40,6 +50,7 @@ fn main() -> ExitCode {
     match command.as_ref().and_then(|c| c.to_str()) {
         Some("test") => test(&rest),
         Some("demo") => demo(&rest),
+        Some("faults") => faults::faults(&rest),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
