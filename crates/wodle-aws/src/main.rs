@@ -16,6 +16,7 @@ mod ossec_log;
 mod paths;
 mod service;
 mod signals;
+mod test_hooks;
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -10,8 +10,8 @@ use wodle_analysisd::{AnalysisdError, DatagramLimit, SocketOptions};
 use wodle_checkpoint::{CheckpointError, CheckpointStore};
 use wodle_cloudwatch::PullError;
 use wodle_cloudwatch::{
-    Clock, DEFAULT_IDLE_STREAM_LAG, EventSink, OwnerError, OwnerSettings, Quotas, RateLimiters,
-    RegionClient, ServiceReport, ServiceRun, collect_service, spawn_owner,
+    Clock, DEFAULT_IDLE_STREAM_LAG, DeliveryProbe, EventSink, OwnerError, OwnerSettings, Quotas,
+    RateLimiters, RegionClient, ServiceReport, ServiceRun, collect_service, spawn_owner,
 };
 use wodle_config::CloudWatchLogsService;
 use wodle_credentials::{
@@ -37,6 +37,8 @@ pub struct Tuning {
     pub clock: Arc<dyn Clock>,
     /// One set of client-side quotas for the whole process.
     pub limits: RateLimiters,
+    /// The test hook `WODLE_AWS_TEST_KILL`; `None` in production.
+    pub probe: Option<Arc<dyn DeliveryProbe>>,
 }
 
 impl Tuning {
@@ -68,6 +70,7 @@ impl Tuning {
             },
             clock,
             limits: RateLimiters::new(quotas),
+            probe: crate::test_hooks::kill_probe_from_env()?,
         })
     }
 }
@@ -172,6 +175,7 @@ pub async fn collect(
         commit_every: tuning.commit_every,
         discard,
         clock: Arc::clone(&tuning.clock),
+        probe: tuning.probe.clone(),
     };
     let (owner, thread) = spawn_owner(store, sink, settings, tuning.max_concurrent_streams * 2);
     let report = collect_service(run, owner, stop).await;

@@ -35,8 +35,8 @@ pub use collect::{
     RemoveFailure, ServiceReport, ServiceRun, StreamFailure, collect_service,
 };
 pub use owner::{
-    DEFAULT_COMMIT_EVERY, DeliveryCounts, DiscardRule, EventSink, OwnerError, OwnerGone,
-    OwnerHandle, OwnerOutcome, OwnerSettings, StreamId, spawn_owner,
+    DEFAULT_COMMIT_EVERY, DeliveryCounts, DeliveryProbe, DiscardRule, EventSink, OwnerError,
+    OwnerGone, OwnerHandle, OwnerOutcome, OwnerSettings, StreamId, spawn_owner,
 };
 pub use reader::{
     LogEvent, Page, PullError, ReaderQuota, StreamPosition, StreamReader, is_end_of_stream,

@@ -72,12 +72,31 @@ impl EventSink {
     }
 }
 
+/// Observes the owner at the points where a crash decides what is sent
+/// again: after a datagram is accepted, inside a commit, after a commit.
+///
+/// The owner calls it on its own thread, synchronously: whatever the probe
+/// does happens exactly there, before the owner goes on (tests raise SIGKILL
+/// from it to crash at a chosen point). Counts start at 1 for each owner.
+pub trait DeliveryProbe: std::fmt::Debug + Send + Sync {
+    /// The kernel accepted the datagram of the `total`-th event this owner
+    /// delivered; its cursor is not yet advanced past it.
+    fn delivered(&self, _total: u64) {}
+    /// The rows of commit number `commit` are written inside the open
+    /// transaction, which is not committed yet.
+    fn commit_written(&self, _commit: u64) {}
+    /// Commit number `commit` is durable.
+    fn committed(&self, _commit: u64) {}
+}
+
 /// How the owner delivers and commits.
 pub struct OwnerSettings {
     /// Commit after this many delivered events (1,000 by default).
     pub commit_every: u64,
     pub discard: Option<DiscardRule>,
     pub clock: Arc<dyn Clock>,
+    /// Told of each delivery and commit; `None` in production.
+    pub probe: Option<Arc<dyn DeliveryProbe>>,
 }
 
 impl std::fmt::Debug for OwnerSettings {
@@ -85,6 +104,7 @@ impl std::fmt::Debug for OwnerSettings {
         f.debug_struct("OwnerSettings")
             .field("commit_every", &self.commit_every)
             .field("discard", &self.discard.is_some())
+            .field("probe", &self.probe)
             .finish()
     }
 }
@@ -609,6 +629,9 @@ impl Owner {
                 counts.delivered += 1;
                 sent_in_page += 1;
                 *uncommitted += 1;
+                if let Some(probe) = &settings.probe {
+                    probe.delivered(counts.delivered);
+                }
             }
             // Recorded only now that the kernel has the datagram.
             record_handled(
@@ -621,7 +644,13 @@ impl Owner {
             *dirty = true;
             if *uncommitted >= settings.commit_every {
                 // Commit before the next send: the bound on re-sent events.
-                commit_streams(store, streams, group_reads, counts)?;
+                commit_streams(
+                    store,
+                    streams,
+                    group_reads,
+                    counts,
+                    settings.probe.as_deref(),
+                )?;
                 *uncommitted = 0;
                 *dirty = false;
             }
@@ -693,6 +722,7 @@ impl Owner {
             &mut self.streams,
             &mut self.group_reads,
             &mut self.counts,
+            self.settings.probe.as_deref(),
         )?;
         self.uncommitted = 0;
         self.dirty = false;
@@ -744,7 +774,9 @@ fn commit_streams(
     streams: &mut [StreamEntry],
     group_reads: &mut Vec<(String, String, String, GroupRead)>,
     counts: &mut DeliveryCounts,
+    probe: Option<&dyn DeliveryProbe>,
 ) -> Result<(), CheckpointError> {
+    let commit = counts.commits + 1;
     let batch = store.transaction()?;
     // In the same transaction as the cursors of the streams that group read
     // delivered from: a crash never leaves the mark without them.
@@ -766,11 +798,17 @@ fn commit_streams(
             batch.put_cursor(&entry.account, &entry.key, backfill)?;
         }
     }
+    if let Some(probe) = probe {
+        probe.commit_written(commit);
+    }
     batch.commit()?;
+    if let Some(probe) = probe {
+        probe.committed(commit);
+    }
     group_reads.clear();
     for entry in streams.iter_mut() {
         entry.dirty = false;
     }
-    counts.commits += 1;
+    counts.commits = commit;
     Ok(())
 }

@@ -180,6 +180,7 @@ impl Bench {
                 commit_every: settings.commit_every,
                 discard,
                 clock: clock.clone(),
+                probe: None,
             },
             32,
         );
