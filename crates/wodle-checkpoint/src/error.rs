@@ -29,17 +29,68 @@ pub enum CheckpointError {
         source: rusqlite::Error,
     },
 
-    /// The file exists but is not a readable SQLite database. It is left
-    /// exactly as found: resetting it would silently re-send every event and
-    /// destroy the reference's other tables.
+    /// The file exists but is not a readable SQLite database, or a page of it
+    /// is damaged. It is left exactly as found: resetting it would silently
+    /// re-send every event and destroy the reference's other tables.
     #[error(
-        "the checkpoint database {path} is corrupt or is not an SQLite database; it was left untouched \
-         (move it aside to start over, which re-reads events from the configured start date): {source}"
+        "The checkpoint database {path} is corrupt or is not an SQLite database: {source}. It was \
+         left untouched. Move it aside to start over (all checkpoints are lost: events are read \
+         again from only_logs_after, else from today) or restore a backup."
     )]
     Corrupt {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
+    },
+
+    /// The database cannot be written: its file (or its directory, where the
+    /// `-wal` and `-shm` files live) is not writable by this user.
+    #[error(
+        "The checkpoint database {path} is read-only: {source}. Make it, and its directory, \
+         writable by the user wodle-aws runs as (wazuh)."
+    )]
+    ReadOnly {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A write found no room: the file system is full (or the database hit
+    /// its page limit). The transaction was rolled back; what was committed
+    /// before stays.
+    #[error(
+        "The checkpoint database {path} could not be written while {operation}: the disk is \
+         full ({source}). Free space on its file system; the checkpoints committed so far are \
+         kept and the next run goes on from them."
+    )]
+    DiskFull {
+        path: PathBuf,
+        operation: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// Another program kept a write lock on the database for longer than the
+    /// busy timeout: the reference run by hand, or any tool holding a write
+    /// transaction.
+    #[error(
+        "The checkpoint database {path} stayed locked by another program while {operation} \
+         ({source}): the reference's aws-s3 wodle or another tool is writing to it. Let it \
+         finish (or stop it) and run again; no checkpoint was lost."
+    )]
+    Busy {
+        path: PathBuf,
+        operation: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The database file could not be created before SQLite opened it.
+    #[error("cannot create the checkpoint database {path}: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
 
     /// Any other SQLite failure while reading or writing checkpoints.
@@ -92,10 +143,15 @@ pub enum CheckpointError {
     /// Another wodle-aws process already works on this database. Two writers
     /// would interleave checkpoints and deliver events twice.
     #[error(
-        "another wodle-aws process{} holds the lock {lock_path} on the checkpoint database",
-        match pid { Some(pid) => format!(" (pid {pid})"), None => String::new() }
+        "Another wodle-aws process{} is using the checkpoint database {}: it holds the lock file \
+         {lock_path}. Only one wodle-aws may run per database: let it finish or stop it, and \
+         make sure no other wodle-aws (a second `run` daemon, a one-shot run by hand) uses {}.",
+        match pid { Some(pid) => format!(" (pid {pid})"), None => String::new() },
+        database.display(),
+        database.display()
     )]
     Locked {
+        database: PathBuf,
         lock_path: PathBuf,
         pid: Option<u32>,
     },
@@ -118,8 +174,14 @@ impl CheckpointError {
     /// reference never checks); it maps to the reference's "generic error", 12.
     pub fn reference_exit_code(&self) -> i32 {
         match self {
-            Self::MissingDirectory { .. } | Self::Open { .. } | Self::LockFile { .. } => 6,
+            Self::MissingDirectory { .. }
+            | Self::Open { .. }
+            | Self::Create { .. }
+            | Self::LockFile { .. } => 6,
             Self::Corrupt { .. }
+            | Self::ReadOnly { .. }
+            | Self::DiskFull { .. }
+            | Self::Busy { .. }
             | Self::Sqlite { .. }
             | Self::IncompatibleSchema { .. }
             | Self::NewerSchema { .. }
@@ -129,8 +191,9 @@ impl CheckpointError {
     }
 }
 
-/// Wraps a rusqlite error, recognising the two codes that mean the file itself
-/// is bad so they never hide among ordinary SQL errors.
+/// Wraps a rusqlite error, recognising the codes that mean the file itself is
+/// bad or unusable (corrupt, read-only, full, locked) so that each gets its
+/// own message and remedy instead of hiding among ordinary SQL errors.
 pub(crate) fn classify(
     path: &std::path::Path,
     operation: &'static str,
@@ -140,6 +203,20 @@ pub(crate) fn classify(
     match source.sqlite_error_code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => CheckpointError::Corrupt {
             path: path.to_path_buf(),
+            source,
+        },
+        Some(ErrorCode::ReadOnly) => CheckpointError::ReadOnly {
+            path: path.to_path_buf(),
+            source,
+        },
+        Some(ErrorCode::DiskFull) => CheckpointError::DiskFull {
+            path: path.to_path_buf(),
+            operation,
+            source,
+        },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => CheckpointError::Busy {
+            path: path.to_path_buf(),
+            operation,
             source,
         },
         _ => CheckpointError::Sqlite {

@@ -36,6 +36,12 @@
 //! Opening also takes an exclusive lock on `aws_services.db.wodle-aws.lock`
 //! beside the database, so two wodle-aws processes never write the same
 //! checkpoints.
+//!
+//! A database that cannot be used is never reset: a read-only, corrupt, full
+//! or locked file is a [`CheckpointError`] naming the file and the remedy,
+//! and the file is left as it was (a failed transaction rolls back; what was
+//! committed stays). Files we create get mode 0640, which SQLite passes on to
+//! its `-wal` and `-shm` files.
 
 mod error;
 mod lock;

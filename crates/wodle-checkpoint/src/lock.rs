@@ -1,6 +1,7 @@
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::CheckpointError;
@@ -42,6 +43,10 @@ impl DatabaseLock {
             .write(true)
             .create(true)
             .truncate(false)
+            // Wazuh runs as wazuh:wazuh; nobody else has business reading
+            // which process works on the database. An existing file keeps
+            // its mode.
+            .mode(crate::store::FILE_MODE)
             .open(&lock_path)
             .map_err(io_error)?;
         match file.try_lock() {
@@ -54,7 +59,11 @@ impl DatabaseLock {
                     .read_to_string(&mut content)
                     .ok()
                     .and_then(|_| content.trim().parse().ok());
-                return Err(CheckpointError::Locked { lock_path, pid });
+                return Err(CheckpointError::Locked {
+                    database: db_path.to_path_buf(),
+                    lock_path,
+                    pid,
+                });
             }
             Err(TryLockError::Error(source)) => return Err(io_error(source)),
         }

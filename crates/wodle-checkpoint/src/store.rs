@@ -153,6 +153,14 @@ pub struct StoreOptions {
     /// How long a statement waits for another writer (typically the reference
     /// itself, run by hand) before failing.
     pub busy_timeout: Duration,
+    /// Open with `SQLITE_OPEN_READONLY`, as SQLite does by itself with a file
+    /// this user cannot write: opening then fails with
+    /// [`CheckpointError::ReadOnly`]. Meant for tests, which run as root.
+    pub read_only: bool,
+    /// `PRAGMA max_page_count`: writes that would grow the file past this
+    /// many pages fail as on a full disk ([`CheckpointError::DiskFull`]).
+    /// Meant for tests; `None` leaves SQLite's limit.
+    pub max_page_count: Option<u32>,
 }
 
 impl Default for StoreOptions {
@@ -160,7 +168,35 @@ impl Default for StoreOptions {
         Self {
             metadata_version: concat!("wodle-aws ", env!("CARGO_PKG_VERSION")).to_owned(),
             busy_timeout: Duration::from_secs(10),
+            read_only: false,
+            max_page_count: None,
         }
+    }
+}
+
+/// The mode of the files we create (the database, and through it SQLite's
+/// `-wal` and `-shm` files, and the lock file): owner and group, as Wazuh
+/// runs as `wazuh:wazuh`. The umask may only narrow it.
+pub(crate) const FILE_MODE: u32 = 0o640;
+
+/// Creates the database file, empty (which SQLite takes for an empty
+/// database), with [`FILE_MODE`], unless something is already at `path`.
+/// SQLite would create it with 0644.
+fn create_private(path: &Path) -> Result<(), CheckpointError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        // Whatever is there (a database, a directory) is SQLite's to judge.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(CheckpointError::Create {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -187,7 +223,11 @@ impl CheckpointStore {
 
     /// Locks, opens (or creates) and prepares the database at `path`.
     ///
-    /// The directory must exist. The lock is taken before the database is
+    /// The directory must exist. A database we create is made mode 0640 (less
+    /// if the umask says so) before SQLite opens it, which gives SQLite's
+    /// `-wal` and `-shm` files the same mode; an existing one keeps its mode.
+    /// A database that cannot be written is refused here
+    /// ([`CheckpointError::ReadOnly`]), before anything is sent. The lock is taken before the database is
     /// touched, so a second wodle-aws fails without reading anything. A file
     /// that is not a database is reported as [`CheckpointError::Corrupt`] and
     /// left unmodified.
@@ -205,15 +245,20 @@ impl CheckpointStore {
         }
         let lock = DatabaseLock::acquire(&path)?;
 
+        let flags = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            create_private(&path)?;
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        };
         // No URI flag: a path is a path, even one starting with "file:".
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut connection =
-            Connection::open_with_flags(&path, flags).map_err(|source| CheckpointError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            Connection::open_with_flags(&path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(
+                |source| CheckpointError::Open {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
         connection
             .busy_timeout(options.busy_timeout)
             .map_err(|source| classify(&path, "setting the busy timeout", source))?;
@@ -224,6 +269,24 @@ impl CheckpointStore {
         connection
             .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
             .map_err(|source| classify(&path, "reading the schema", source))?;
+
+        // A file this user cannot write is opened read-only by SQLite without
+        // a word, and the first write would fail only after events were
+        // sent. Refusing now sends nothing twice.
+        if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(CheckpointError::ReadOnly {
+                path,
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+                    Some("SQLite opened it read-only".to_owned()),
+                ),
+            });
+        }
+        if let Some(pages) = options.max_page_count {
+            connection
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+                .map_err(|source| classify(&path, "setting max_page_count", source))?;
+        }
 
         // WAL lets us commit often (every ~1,000 events) cheaply, and lets a
         // reader run beside our writer. The mode is stored in the file, and

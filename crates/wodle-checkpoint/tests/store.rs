@@ -742,6 +742,7 @@ fn a_failed_batch_leaves_nothing() {
         )?;
         batch.delete(&StreamKey::new("us-east-1", "g", "untouched"))?;
         Err(CheckpointError::Locked {
+            database: PathBuf::from("stand-in for any failure"),
             lock_path: PathBuf::from("stand-in for any failure"),
             pid: None,
         })?;
@@ -811,14 +812,23 @@ fn a_second_open_fails_while_the_first_holds_the_lock() {
     let path = db_path(&dir);
     let first = CheckpointStore::open(&path).unwrap();
     match CheckpointStore::open(&path) {
-        Err(CheckpointError::Locked { lock_path, pid }) => {
+        Err(CheckpointError::Locked {
+            database,
+            lock_path,
+            pid,
+        }) => {
+            assert_eq!(database, path);
             assert_eq!(lock_path, dir.path().join("aws_services.db.wodle-aws.lock"));
             assert_eq!(pid, Some(std::process::id()));
         }
         other => panic!("expected Locked, got {other:?}"),
     }
     let message = CheckpointStore::open(&path).unwrap_err().to_string();
-    assert!(message.contains("another wodle-aws process"), "{message}");
+    assert!(message.contains("Another wodle-aws process"), "{message}");
+    assert!(
+        message.contains("aws_services.db.wodle-aws.lock"),
+        "{message}"
+    );
     assert!(
         message.contains(&format!("pid {}", std::process::id())),
         "{message}"
