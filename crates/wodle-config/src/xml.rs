@@ -88,6 +88,11 @@ impl Lines {
     }
 }
 
+/// How deep elements may nest. ossec.conf goes four levels deep; the tree is
+/// dropped (and cloned, compared, printed) recursively, so a hostile file
+/// nesting thousands of levels would overflow the stack without this bound.
+const MAX_DEPTH: usize = 64;
+
 /// Parses `text` into its top-level elements, in file order.
 pub(crate) fn parse(text: &str) -> Result<Vec<Element>, LoadError> {
     let lines = Lines::new(text);
@@ -115,7 +120,19 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Element>, LoadError> {
             }
         };
         match event {
-            Event::Start(start) => stack.push(Element::new(&start, lines.line_of(at))?),
+            Event::Start(start) => {
+                let line = lines.line_of(at);
+                if stack.len() >= MAX_DEPTH {
+                    return Err(LoadError::Xml {
+                        line,
+                        message: format!(
+                            "elements nested more than {MAX_DEPTH} levels deep (at <{}>): this is not an ossec.conf",
+                            start.name().as_ref()
+                        ),
+                    });
+                }
+                stack.push(Element::new(&start, line)?);
+            }
             Event::Empty(start) => {
                 let element = Element::new(&start, lines.line_of(at))?;
                 attach(&mut stack, &mut roots, element);
