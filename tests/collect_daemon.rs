@@ -113,16 +113,19 @@ async fn run_once_collects_every_service_of_the_block_and_logs_the_reference_lin
     let run = Run::of(command);
     run.expect_code(0);
 
+    let plain_http = support::plain_http_warning(&world.moto.endpoint_url());
     assert_eq!(
         run.stderr_lines(),
         [
             STARTED,
             STARTING,
             DEFAULT_PROFILE,
+            plain_http.as_str(),
             "INFO: Executing Service Analysis: (Service: cloudwatchlogs, Profile: dev)",
             FINISHED,
         ],
-        "the reference's INFO lines, in order, and nothing else without --debug"
+        "the reference's INFO lines, in order, and nothing else without --debug but one \
+         warning for the plain-http endpoint both services share"
     );
     let received = world.wait_received(8);
     assert_eq!(received.len(), 8, "{received:?}");

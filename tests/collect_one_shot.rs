@@ -1377,11 +1377,18 @@ async fn debug_levels_add_lines_but_never_change_the_exit_code() {
             run.stderr
         );
     }
+    let plain_http = support::plain_http_warning(&world.moto.endpoint_url());
     assert!(
-        lines
-            .iter()
-            .all(|line| line.starts_with("DEBUG: ") || line.starts_with("  ")),
+        lines.iter().all(|line| line.starts_with("DEBUG: ")
+            || line.starts_with("  ")
+            || *line == plain_http),
         "{}",
+        run.stderr
+    );
+    assert_eq!(
+        lines.iter().filter(|line| **line == plain_http).count(),
+        1,
+        "one warning for moto's plain-http endpoint with --debug\n{}",
         run.stderr
     );
     assert_eq!(delivered(&world), ["e #0", "e #1", "e #2"]);

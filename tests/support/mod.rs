@@ -487,3 +487,12 @@ pub fn starts_with_wazuh_timestamp(line: &str) -> bool {
             other => other == byte,
         })
 }
+
+/// The warning a run prints once per plain-http endpoint it calls (in `run` mode, and in
+/// the one-shot mode with `--debug`): moto's URL in these tests.
+pub fn plain_http_warning(url: &str) -> String {
+    format!(
+        "WARNING: The endpoint {url} is plain HTTP: requests and answers, including temporary \
+         credentials, travel unencrypted. Use https:// outside a test setup."
+    )
+}

@@ -5,13 +5,15 @@
 //! Logs never go to analysisd's queue: the reference forwards its own output to the
 //! queue, so its debug lines that quote messages were analysed again as events.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use time::OffsetDateTime;
 use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::filter::{FilterFn, LevelFilter};
+use tracing_subscriber::filter::{FilterExt, FilterFn, LevelFilter};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
@@ -60,7 +62,7 @@ impl Verbosity {
         } else {
             self.dependencies
         };
-        *metadata.level() <= limit
+        *metadata.level() <= limit && secret_safe(metadata)
     }
 }
 
@@ -68,11 +70,62 @@ fn is_ours(target: &str) -> bool {
     target.starts_with("wodle_")
 }
 
+/// Whether an event cannot quote a secret, whatever `--debug` or `RUST_LOG` ask for.
+///
+/// The SDK's TRACE events print whole requests and answers (the signed `Authorization`
+/// and `X-Amz-Security-Token` headers, AssumeRole's answer with the temporary secret key
+/// and session token), and the signer's print its canonical requests and strings to
+/// sign: no dependency logs at TRACE here, and the signer at most warnings.
+fn secret_safe(metadata: &Metadata<'_>) -> bool {
+    let target = metadata.target();
+    if is_ours(target) {
+        return true;
+    }
+    let limit = if target.starts_with("aws_sigv4") {
+        Level::WARN
+    } else {
+        Level::DEBUG
+    };
+    *metadata.level() <= limit
+}
+
+/// Whether a plain-http endpoint is worth a `WARNING:` line: whenever the run logs more
+/// than warnings and errors, that is always in `run` mode and with `--debug` in the
+/// one-shot mode, whose successful runs print nothing at level 0, as the reference's.
+static PLAIN_HTTP_WARNS: AtomicBool = AtomicBool::new(true);
+/// The endpoints already warned about: once per endpoint per process.
+static PLAIN_HTTP_WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Warns, once per process, that requests to `url` travel unencrypted. In a one-shot run
+/// at debug level 0 the line is a debug line, not shown.
+pub fn warn_plain_http(url: &str) {
+    let first = PLAIN_HTTP_WARNED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(url.to_owned());
+    if !first {
+        return;
+    }
+    if PLAIN_HTTP_WARNS.load(Ordering::Relaxed) {
+        tracing::warn!("{}", plain_http_message(url));
+    } else {
+        tracing::debug!("{}", plain_http_message(url));
+    }
+}
+
+fn plain_http_message(url: &str) -> String {
+    format!(
+        "The endpoint {url} is plain HTTP: requests and answers, including temporary \
+         credentials, travel unencrypted. Use https:// outside a test setup."
+    )
+}
+
 /// Installs the global subscriber: stderr in `format`, and, with `ossec_log`,
 /// Wazuh's line format appended to that file; both at the same verbosity.
 /// `RUST_LOG`, when set, replaces the level filter (a developer's tool;
 /// administrators use `--debug`).
 pub fn init_with_ossec_log(verbosity: Verbosity, format: LogFormat, ossec_log: Option<PathBuf>) {
+    PLAIN_HTTP_WARNS.store(verbosity.ours >= LevelFilter::INFO, Ordering::Relaxed);
     let rust_log = std::env::var("RUST_LOG").ok();
     let layers = layers(
         verbosity,
@@ -126,7 +179,9 @@ fn layers(
 
 fn filtered(layer: BoxedLayer, verbosity: Verbosity, rust_log: Option<&str>) -> BoxedLayer {
     match rust_log.and_then(|directives| EnvFilter::try_new(directives).ok()) {
-        Some(filter) => layer.with_filter(filter).boxed(),
+        Some(filter) => layer
+            .with_filter(filter.and(FilterFn::new(secret_safe)))
+            .boxed(),
         None => layer
             .with_filter(FilterFn::new(move |metadata| verbosity.enabled(metadata)))
             .boxed(),
@@ -277,6 +332,58 @@ mod tests {
             assert!(text.contains("INFO: not ours\n"), "{text}");
             assert!(!text.contains("Module AWS started"), "{text}");
         }
+    }
+
+    #[test]
+    fn no_dependency_traces_and_the_signer_stays_quiet_even_with_rust_log() {
+        let text = log_to_stderr_of(Verbosity::from_debug_level(3, false), Some("trace"));
+        for quiet in ["smithy trace", "sigv4 debug", "sigv4 info"] {
+            assert!(!text.contains(quiet), "{quiet}: {text}");
+        }
+        for shown in ["smithy debug", "sigv4 warn", "ours trace"] {
+            assert!(text.contains(shown), "{shown}: {text}");
+        }
+        let text = log_to_stderr_of(Verbosity::from_debug_level(3, false), None);
+        assert!(
+            !text.contains("smithy trace") && !text.contains("sigv4 debug"),
+            "{text}"
+        );
+        assert!(text.contains("smithy debug"), "{text}");
+    }
+
+    /// Logs one event per interesting target and level through the layers `init` would
+    /// install, with ossec.log as the sink standing in for stderr.
+    fn log_to_stderr_of(verbosity: Verbosity, rust_log: Option<&str>) -> String {
+        use tracing_subscriber::layer::SubscriberExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ossec.log");
+        let layers = layers(
+            verbosity,
+            LogFormat::Text,
+            Some(path.clone()),
+            rust_log,
+            || OffsetDateTime::UNIX_EPOCH,
+        );
+        let subscriber = tracing_subscriber::registry().with(layers);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "smithy trace");
+            tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "smithy debug");
+            tracing::debug!(target: "aws_sigv4::http_request::sign", "sigv4 debug");
+            tracing::info!(target: "aws_sigv4::http_request::sign", "sigv4 info");
+            tracing::warn!(target: "aws_sigv4::http_request::sign", "sigv4 warn");
+            tracing::trace!(target: "wodle_cloudwatch::reader", "ours trace");
+        });
+        std::fs::read_to_string(&path).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_plain_http_warning_names_the_endpoint_and_the_remedy() {
+        assert_eq!(
+            plain_http_message("http://127.0.0.1:5000"),
+            "The endpoint http://127.0.0.1:5000 is plain HTTP: requests and answers, including \
+             temporary credentials, travel unencrypted. Use https:// outside a test setup."
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use wodle_analysisd::{AnalysisdError, DatagramLimit, SocketOptions};
-use wodle_checkpoint::{CheckpointError, CheckpointStore};
+use wodle_checkpoint::{CheckpointError, CheckpointStore, StoreOptions};
 use wodle_cloudwatch::PullError;
 use wodle_cloudwatch::{
     Clock, DEFAULT_IDLE_STREAM_LAG, DeliveryProbe, EventSink, OwnerError, OwnerSettings, Quotas,
@@ -86,10 +86,52 @@ pub struct ServiceOutcome {
 /// Opens the checkpoint database, with the reference's message and code on
 /// failure.
 pub fn open_store(path: &std::path::Path) -> Result<CheckpointStore, ExitStatus> {
-    CheckpointStore::open(path).map_err(|error| {
+    let options = match std::env::var(TEST_SQLITE_VAR) {
+        Ok(hooks) => store_options_for_tests(&hooks).map_err(|message| {
+            tracing::error!("{message}");
+            ExitStatus::InvalidConfiguration
+        })?,
+        Err(_) => StoreOptions::default(),
+    };
+    CheckpointStore::open_with(path, &options).map_err(|error| {
         tracing::error!("{error}");
         checkpoint_status(&error)
     })
+}
+
+/// A test hook: tests run as root, which ignores file modes, so they make
+/// the database misbehave through SQLite itself. Not meant for production.
+const TEST_SQLITE_VAR: &str = "WODLE_AWS_TEST_SQLITE";
+const TEST_SQLITE_FORMS: &str =
+    "read-only, max-page-count=PAGES, busy-timeout-ms=MILLISECONDS (comma-separated)";
+
+/// The store options `WODLE_AWS_TEST_SQLITE` asks for: `read-only` opens
+/// read-only (as SQLite does with a file owned by another user),
+/// `max-page-count=N` makes writes past N pages fail as on a full disk,
+/// `busy-timeout-ms=N` waits N ms for another writer instead of 10 s.
+fn store_options_for_tests(hooks: &str) -> Result<StoreOptions, String> {
+    let mut options = StoreOptions::default();
+    let invalid = |item: &str| {
+        format!("invalid value {item:?} in {TEST_SQLITE_VAR}: expected {TEST_SQLITE_FORMS}")
+    };
+    for item in hooks.split(',').map(str::trim) {
+        match item.split_once('=') {
+            None if item == "read-only" => options.read_only = true,
+            Some(("max-page-count", pages)) => {
+                options.max_page_count = Some(pages.parse().map_err(|_| invalid(item))?);
+            }
+            Some(("busy-timeout-ms", millis)) => {
+                options.busy_timeout =
+                    Duration::from_millis(millis.parse().map_err(|_| invalid(item))?);
+            }
+            _ => return Err(invalid(item)),
+        }
+    }
+    tracing::warn!(
+        "{TEST_SQLITE_VAR}={hooks}: a test hook is armed on the checkpoint database; \
+         never set it in production"
+    );
+    Ok(options)
 }
 
 fn checkpoint_status(error: &CheckpointError) -> ExitStatus {
@@ -224,6 +266,9 @@ pub async fn prepare(
         Ok(config) => config,
         Err(error) => return Err(credentials_failure(&error)),
     };
+    for url in wodle_credentials::plain_http_endpoints(&config, &settings) {
+        crate::logging::warn_plain_http(&url);
+    }
     let identity =
         match wodle_credentials::caller_identity(&config, settings.sts_endpoint.as_ref()).await {
             Ok(identity) => identity,
@@ -434,6 +479,31 @@ pub fn delivery_failure(error: &AnalysisdError) -> ExitStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sqlite_test_hook_reads_its_forms_and_names_itself_when_wrong() {
+        let options = store_options_for_tests("read-only").unwrap();
+        assert!(options.read_only);
+        assert_eq!(options.max_page_count, None);
+        let options = store_options_for_tests("max-page-count=12, busy-timeout-ms=250").unwrap();
+        assert!(!options.read_only);
+        assert_eq!(options.max_page_count, Some(12));
+        assert_eq!(options.busy_timeout, Duration::from_millis(250));
+        for wrong in [
+            "",
+            "readonly",
+            "max-page-count=",
+            "max-page-count=-1",
+            "busy-timeout-ms=x",
+        ] {
+            let message = store_options_for_tests(wrong).unwrap_err();
+            assert!(message.contains(TEST_SQLITE_VAR), "{message}");
+            assert!(
+                message.contains("read-only, max-page-count=PAGES"),
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn aws_errors_met_while_collecting_get_the_reference_codes() {
