@@ -377,6 +377,10 @@ where
 }
 
 #[cfg(test)]
+#[path = "cli_properties.rs"]
+mod properties;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
