@@ -11,7 +11,8 @@ use regex::Regex;
 use wodle_discard::DiscardFilter;
 
 fn filter(field: Option<&str>, pattern: &str) -> DiscardFilter {
-    DiscardFilter::new(field.map(str::to_owned), Regex::new(pattern).unwrap()).unwrap()
+    let regex = Regex::new(pattern).expect("the pattern compiles");
+    DiscardFilter::new(field.map(str::to_owned), regex).expect("a compiled pattern builds a filter")
 }
 
 /// 100 KB of `a` and a suffix that makes every pattern below fail at the very
