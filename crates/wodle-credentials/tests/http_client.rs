@@ -145,7 +145,7 @@ impl TlsSetup {
     fn new() -> TlsSetup {
         let moto = MotoServer::start();
         let ca = TestCa::generate();
-        let front = TlsFront::start(&moto, &ca);
+        let front = TlsFront::in_front_of(&moto, &ca);
         let dir = tempfile::tempdir().expect("a temporary directory");
         let ca_file = dir.path().join("corporate-ca.pem");
         std::fs::write(&ca_file, &ca.ca_pem).expect("write the CA");

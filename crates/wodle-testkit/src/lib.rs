@@ -9,6 +9,8 @@
 //!   pointed at the emulator, for creating groups, streams and events.
 //! - [`AnalysisdReceiver`]: a real `AF_UNIX` datagram socket recording what a sender
 //!   delivers, and [`WazuhHome`], a temporary `/var/ossec` to bind it in.
+//! - [`TestCa`] and [`TlsFront`]: a throwaway CA and an `https://` loopback front for moto
+//!   with a certificate it signed, for CA bundle tests.
 //! - [`AwsFiles`] and [`ChildEnv`]: temporary `~/.aws` files and the environment that makes
 //!   a child process use only them and the emulator.
 //!
@@ -29,6 +31,7 @@ mod aws_files;
 mod moto;
 mod moto_venv;
 mod seeder;
+mod tls;
 mod wazuh_home;
 
 pub use analysisd::AnalysisdReceiver;
@@ -39,4 +42,5 @@ pub use seeder::{
     CloudWatchSeeder, MOTO_DEFAULT_ACCOUNT_ID, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
     logs_client, now_millis,
 };
+pub use tls::{TestCa, TlsFront};
 pub use wazuh_home::WazuhHome;

@@ -1,5 +1,5 @@
 //! Loopback servers for the tests: a recording HTTP proxy (forward, `CONNECT` and reverse),
-//! and a TLS front for moto with a throwaway CA. Each runs on its own thread and runtime,
+//! and (from wodle-testkit) a TLS front for moto with a throwaway CA. Each runs on its own thread and runtime,
 //! so it serves whatever runtime flavour the test uses, and stops when dropped.
 //!
 //! Not every test binary uses every helper.
@@ -10,7 +10,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -254,82 +253,6 @@ fn loopback(authority: &str) -> io::Result<SocketAddr> {
     }
 }
 
-/// A throwaway CA and a server certificate it signed for `127.0.0.1` and `localhost`.
-pub struct TestCa {
-    pub ca_pem: String,
-    server_certificate: CertificateDer<'static>,
-    server_key: Vec<u8>,
-}
-
-impl TestCa {
-    pub fn generate() -> TestCa {
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "wodle-credentials test CA");
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_key = rcgen::KeyPair::generate().expect("a CA key");
-        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("the CA");
-
-        let mut server_params =
-            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-        server_params
-            .subject_alt_names
-            .push(rcgen::SanType::IpAddress(Ipv4Addr::LOCALHOST.into()));
-        let server_key = rcgen::KeyPair::generate().expect("a server key");
-        let server = server_params
-            .signed_by(&server_key, &ca)
-            .expect("the server certificate");
-        TestCa {
-            ca_pem: ca.pem(),
-            server_certificate: server.der().clone(),
-            server_key: server_key.serialize_der(),
-        }
-    }
-}
-
-/// TLS on loopback in front of moto, with a certificate of `ca`.
-pub struct TlsFront {
-    server: Background,
-}
-
-impl TlsFront {
-    pub fn start(moto: &MotoServer, ca: &TestCa) -> TlsFront {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![ca.server_certificate.clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ca.server_key.clone())),
-            )
-            .expect("the server certificate and key");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let moto = SocketAddr::from((Ipv4Addr::LOCALHOST, moto.port()));
-        let server = Background::start(move |client| {
-            let acceptor = acceptor.clone();
-            async move {
-                let Ok(mut tls) = acceptor.accept(client).await else {
-                    return;
-                };
-                if let Ok(mut upstream) = TcpStream::connect(moto).await {
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
-                }
-            }
-        });
-        TlsFront { server }
-    }
-
-    pub fn url(&self) -> String {
-        format!("https://{}", self.server.address)
-    }
-
-    pub fn address(&self) -> SocketAddr {
-        self.server.address
-    }
-}
+/// Moved to wodle-testkit, which the binary's end-to-end tests share.
+#[allow(unused_imports)]
+pub use wodle_testkit::{TestCa, TlsFront};
