@@ -876,3 +876,104 @@ async fn a_receiver_with_a_tiny_receive_buffer_gets_every_event() {
         "exit 0; 64 KiB and 2 MB limits",
     );
 }
+
+// ---------------------------------------------------------------------------
+// `run --config`: the daemon outlives a failed interval.
+
+const FINISHED: &str = "INFO: Fetching logs finished.";
+
+/// A config running [`GROUP`] in [`REGION`] every second, from the start.
+fn daemon_args(world: &World, analysisd_timeout: u64) -> Vec<String> {
+    let config = world.write_config(
+        "ossec.conf",
+        &format!(
+            "<wodle name=\"aws-s3\">\n  <disabled>no</disabled>\n  <interval>1s</interval>\n  \
+             <run_on_start>yes</run_on_start>\n  <service type=\"cloudwatchlogs\">\n    \
+             <aws_log_groups>{GROUP}</aws_log_groups>\n    <regions>{REGION}</regions>\n  \
+             </service>\n</wodle>\n"
+        ),
+    );
+    [
+        "run",
+        "--config",
+        config.to_str().expect("a UTF-8 path"),
+        "--commit-every",
+        &COMMIT_EVERY.to_string(),
+        "--analysisd-timeout",
+        &analysisd_timeout.to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Waits for two more whole runs (so that nothing more is coming), then
+/// stops the daemon with SIGTERM and expects exit 0.
+fn settle_and_stop(daemon: &mut Daemon) {
+    let runs = daemon.count(FINISHED);
+    daemon.wait_for_line(FINISHED, runs + 2);
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(), Some(0), "{}", daemon.lines().join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_run_mode_an_interval_without_analysisd_is_caught_up_by_the_next() {
+    let world = world_without_analysisd();
+    let (streams, per_stream) = sizes();
+    let seeded = seed(&world, streams, per_stream).await;
+
+    let mut daemon = spawn(&world, &daemon_args(&world, 1));
+    daemon.wait_for_line(WAZUH_MUST_BE_RUNNING, 1);
+    assert_no_progress(&world, &seeded);
+    let analysisd = Analysisd::bind(&world.home.queue_socket_path(), usize::MAX);
+    analysisd.wait_for(seeded.ledger.total());
+    settle_and_stop(&mut daemon);
+    let tally = seeded.ledger.tally(&[analysisd.take_texts()]);
+    assert_within_and_report(
+        "run mode: analysisd absent for an interval",
+        1,
+        &tally,
+        0,
+        "interval fails with 11, next delivers; SIGTERM exit 0",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_run_mode_analysisd_gone_mid_run_the_next_interval_delivers_the_rest() {
+    let (streams, per_stream) = sizes();
+    let points = fault_points(streams * per_stream);
+    let mut tallies = Vec::new();
+    for &point in &points {
+        let world = world_without_analysisd();
+        let seeded = seed(&world, streams, per_stream).await;
+        let mut analysisd = Analysisd::bind(&world.home.queue_socket_path(), point);
+
+        let mut daemon = spawn(&world, &daemon_args(&world, 1));
+        analysisd.wait_for(point);
+        analysisd.crash_drained(&daemon);
+        daemon.wait_for_line(WAZUH_MUST_BE_RUNNING, 1);
+        let first = analysisd.take_texts();
+        assert!(
+            first.len() < seeded.ledger.total(),
+            "the fault came mid-run"
+        );
+        assert_checkpoint_not_ahead(&world, &seeded, &first);
+
+        analysisd.rebind();
+        analysisd.wait_for(seeded.ledger.total() - first.len());
+        settle_and_stop(&mut daemon);
+        // One process: its sink reconnects; what it delivered before the
+        // fault is committed, so nothing comes twice.
+        let tally = seeded
+            .ledger
+            .tally(&[[first, analysisd.take_texts()].concat()]);
+        tally.assert_within("run mode: analysisd gone mid-run", 0);
+        tallies.push(tally);
+    }
+    assert_within_and_report(
+        "run mode: analysisd gone mid-run",
+        points.len(),
+        &sum(&tallies),
+        0,
+        "interval fails with 11, next delivers the rest; SIGTERM exit 0",
+    );
+}
