@@ -305,6 +305,15 @@ impl Analysisd {
         self.close_drained();
     }
 
+    /// analysisd stopped cleanly: like [`Analysisd::crash_drained`], and its
+    /// socket file removed, so the sender finds no socket at all.
+    fn stop_drained(&mut self, sender: &Daemon) {
+        let _frozen = Frozen::new(sender);
+        self.close_drained();
+        std::fs::remove_file(&self.path)
+            .unwrap_or_else(|e| panic!("remove {}: {e}", self.path.display()));
+    }
+
     /// analysisd restarted: the old socket drained and closed while `sender`
     /// is frozen, a new one bound at the same path, reading everything.
     fn restart_drained(&mut self, sender: &Daemon) {
@@ -600,6 +609,61 @@ async fn analysisd_gone_and_back_within_the_timeout_the_run_goes_on() {
         "analysisd gone and back mid-run",
         points.len(),
         &sum(&tallies),
+        0,
+        "exit 0",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analysisd_stopped_with_its_socket_removed_mid_run_exits_11_and_the_rerun_completes() {
+    let (streams, per_stream) = sizes();
+    let point = streams * per_stream / 2;
+    let world = world_without_analysisd();
+    let seeded = seed(&world, streams, per_stream).await;
+    let mut analysisd = Analysisd::bind(&world.home.queue_socket_path(), point);
+
+    let mut daemon = spawn(&world, &one_shot_args(1, &[]));
+    analysisd.wait_for(point);
+    analysisd.stop_drained(&daemon);
+    let code = daemon.wait_exit();
+    expect_code(code, 11, &daemon.lines());
+    let first = analysisd.take_texts();
+    assert_checkpoint_not_ahead(&world, &seeded, &first);
+
+    analysisd.rebind();
+    let (code, lines) = run(&world, &one_shot_args(1, &[]));
+    expect_code(code, 0, &lines);
+    let tally = seeded.ledger.tally(&[first, analysisd.take_texts()]);
+    assert_within_and_report(
+        "analysisd stopped, socket file removed",
+        1,
+        &tally,
+        COMMIT_EVERY,
+        "exit 11, then exit 0",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analysisd_stopped_with_its_socket_removed_and_back_within_the_timeout_the_run_goes_on() {
+    let (streams, per_stream) = sizes();
+    let point = streams * per_stream / 2;
+    let world = world_without_analysisd();
+    let seeded = seed(&world, streams, per_stream).await;
+    let mut analysisd = Analysisd::bind(&world.home.queue_socket_path(), point);
+
+    let mut daemon = spawn(&world, &one_shot_args(20, &[]));
+    analysisd.wait_for(point);
+    analysisd.stop_drained(&daemon);
+    // Away long enough for the sender to find no socket and wait for one.
+    std::thread::sleep(Duration::from_millis(500));
+    analysisd.rebind();
+    let code = daemon.wait_exit();
+    expect_code(code, 0, &daemon.lines());
+    let tally = seeded.ledger.tally(&[analysisd.take_texts()]);
+    assert_within_and_report(
+        "analysisd stopped, socket file removed, back",
+        1,
+        &tally,
         0,
         "exit 0",
     );
