@@ -13,6 +13,8 @@ use std::time::Instant;
 #[path = "../../crates/wodle-testkit/src/moto_venv.rs"]
 mod moto_venv;
 
+mod fuzz;
+
 mod faults;
 
 const USAGE: &str = "\
@@ -40,6 +42,12 @@ Commands:
                   the test suite's size instead. The table is also written to
                   target/faults/faults.md and target/faults/faults.jsonl. Exits non-zero
                   if a test fails or a row lost an event. ARGS go to the test runner.
+  fuzz [TARGET] [--seconds N]
+                  Fuzz with cargo-fuzz on the nightly toolchain (installed with
+                  `cargo install cargo-fuzz --locked` if missing): N seconds (default
+                  60) per target, every target unless one is named: ossec_conf,
+                  only_logs_after, interval, regions, cli, discard_regex. Exits
+                  non-zero on a crash or hang and prints the input's path.
   help            Show this.
 ";
 
@@ -50,6 +58,7 @@ fn main() -> ExitCode {
     match command.as_ref().and_then(|c| c.to_str()) {
         Some("test") => test(&rest),
         Some("demo") => demo(&rest),
+        Some("fuzz") => fuzz::run(&workspace_root(), &rest),
         Some("faults") => faults::faults(&rest),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
