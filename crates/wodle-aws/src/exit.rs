@@ -15,13 +15,17 @@ pub enum ExitStatus {
     Interrupted,
     /// AWS rejected the credentials.
     InvalidCredentials,
-    /// The checkpoint database cannot be used.
+    /// The checkpoint database cannot be used: read-only, corrupt, full,
+    /// locked by another program past the busy timeout, or an SQL error (the
+    /// reference's "SQLite access error").
     DatabaseAccess,
-    /// The checkpoint database cannot be created.
+    /// The checkpoint database (or its lock file) cannot be created or opened.
     DatabaseCreate,
     /// analysisd is not running (socket missing, nobody bound, queue stuck).
     WazuhNotRunning,
-    /// Any other failure before collection (no credentials, missing profile...).
+    /// Any other failure before collection (no credentials, missing
+    /// profile...), and the database locked by another wodle-aws, which the
+    /// reference has no code for.
     GenericError,
     /// A datagram could not be sent for another reason.
     SendError,
