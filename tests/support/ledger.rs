@@ -214,7 +214,10 @@ mod tests {
         let run = datagrams(&[("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2)]);
         let tally = ledger().tally(&[run]);
         assert_eq!((tally.put, tally.delivered, tally.lost), (5, 5, 0));
-        assert_eq!((tally.duplicated, tally.out_of_order, tally.foreign), (0, 0, 0));
+        assert_eq!(
+            (tally.duplicated, tally.out_of_order, tally.foreign),
+            (0, 0, 0)
+        );
     }
 
     #[test]
@@ -228,7 +231,10 @@ mod tests {
         assert_eq!(tally.lost, 2);
         assert_eq!(tally.duplicated, 2);
         assert_eq!(tally.out_of_order, 1, "a#0 after a#1 within the second run");
-        assert_eq!(tally.foreign, 2, "an unknown stream and a message without identity");
+        assert_eq!(
+            tally.foreign, 2,
+            "an unknown stream and a message without identity"
+        );
     }
 
     #[test]
