@@ -37,6 +37,15 @@ pub enum AnalysisdError {
     #[error("analysisd did not accept an event for {waited:?}: its queue {path} stayed full")]
     Stalled { path: PathBuf, waited: Duration },
 
+    /// The [`Interrupt`](crate::Interrupt) was raised while the socket waited
+    /// for analysisd (to appear, to be bound, to drain its queue): the caller
+    /// is stopping and the event was not delivered.
+    #[error(
+        "stopped waiting for analysisd at {path} after {waited:?}: a stop was requested; the \
+         event was not delivered"
+    )]
+    Interrupted { path: PathBuf, waited: Duration },
+
     /// The kernel refused the datagram as too large. Fitting the datagram
     /// limit to the send buffer at connect time makes this impossible unless
     /// `net.core.wmem_max` is lowered during the run; it is typed so that it
@@ -109,12 +118,19 @@ impl AnalysisdError {
     /// both are 11 here. A queue that stays full ([`AnalysisdError::Stalled`])
     /// is the same situation seen from the sender, so it is 11 as well.
     ///
+    /// An [`AnalysisdError::Interrupted`] wait is 11 as well: analysisd was
+    /// not taking events when the stop came; a caller that raised the
+    /// interrupt knows better and uses its own status.
+    ///
     /// A datagram the kernel finds too long is dropped by the reference with
     /// exit 0; here it never gets that far (see
     /// [`AnalysisdError::MessageTooLong`]), so it is an error like the rest.
     pub fn reference_exit_code(&self) -> i32 {
         match self {
-            Self::SocketMissing { .. } | Self::NotRunning { .. } | Self::Stalled { .. } => 11,
+            Self::SocketMissing { .. }
+            | Self::NotRunning { .. }
+            | Self::Stalled { .. }
+            | Self::Interrupted { .. } => 11,
             _ => 13,
         }
     }

@@ -25,6 +25,10 @@
 //! # }
 //! ```
 //!
+//! A stop request need not sit out those bounds: a socket connected with
+//! [`AnalysisdSocket::connect_interruptible`] gives up any wait shortly
+//! after its [`Interrupt`] is raised.
+//!
 //! [`AnalysisdSocket::send_batch`] sends many events with one system call
 //! where Linux allows it, and says which were delivered if it stops part
 //! way. [`frame`] is the framing on its own, for whoever needs the exact
@@ -32,6 +36,7 @@
 
 mod error;
 mod frame;
+mod interrupt;
 mod options;
 mod outbox;
 mod retry;
@@ -40,6 +45,7 @@ mod socket;
 
 pub use error::{AnalysisdError, BatchError, FileKind};
 pub use frame::{DatagramLimit, HEADER, OS_MAXSTR, SendOutcome, frame, truncate_at_char_boundary};
+pub use interrupt::Interrupt;
 pub use options::{ReconnectBackoff, SocketOptions};
 pub use send_buffer::LimitLowered;
 pub use socket::AnalysisdSocket;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::AnalysisdError;
 use crate::error::{BatchError, FileKind};
 use crate::frame::{DatagramLimit, OS_MAXSTR, SendOutcome};
+use crate::interrupt::{self, Interrupt};
 use crate::options::SocketOptions;
 use crate::outbox::{Batch, OneEvent, Outbox};
 use crate::retry::{self, RetryWindow};
@@ -31,6 +32,8 @@ pub struct AnalysisdSocket {
     /// The limit in force, which the send buffer may have lowered.
     limit: DatagramLimit,
     limit_lowered: Option<LimitLowered>,
+    /// Ends the waits early when raised; `None`: they run their full bounds.
+    interrupt: Option<Interrupt>,
     // Reused for every event: framing allocates only when an event is larger
     // than any before it.
     datagram: Vec<u8>,
@@ -86,8 +89,31 @@ impl AnalysisdSocket {
         path: impl AsRef<Path>,
         options: SocketOptions,
     ) -> Result<Self, AnalysisdError> {
-        let path = path.as_ref().to_path_buf();
-        let mut window = retry::window(options.connect_timeout, options.reconnect_backoff);
+        Self::connect_watching(path.as_ref(), options, None)
+    }
+
+    /// [`AnalysisdSocket::connect_with`], and every wait of this socket (this
+    /// connection's, and each send's) ends within [`Interrupt::POLL`] of
+    /// `interrupt` being raised, with [`AnalysisdError::Interrupted`].
+    pub fn connect_interruptible(
+        path: impl AsRef<Path>,
+        options: SocketOptions,
+        interrupt: Interrupt,
+    ) -> Result<Self, AnalysisdError> {
+        Self::connect_watching(path.as_ref(), options, Some(interrupt))
+    }
+
+    fn connect_watching(
+        path: &Path,
+        options: SocketOptions,
+        interrupt: Option<Interrupt>,
+    ) -> Result<Self, AnalysisdError> {
+        let path = path.to_path_buf();
+        let mut window = retry::window(
+            options.connect_timeout,
+            options.reconnect_backoff,
+            interrupt.as_ref(),
+        );
         let opened = open_within(&path, options.limit, &mut window)?;
         if let Some(lowered) = opened.limit_lowered {
             tracing::debug!(path = %path.display(), %lowered, "datagram limit lowered");
@@ -98,6 +124,7 @@ impl AnalysisdSocket {
             connection: Some(Connection::new(opened.socket)),
             limit: opened.limit,
             limit_lowered: opened.limit_lowered,
+            interrupt,
             datagram: Vec::with_capacity(opened.limit.get().min(OS_MAXSTR)),
         })
     }
@@ -150,10 +177,11 @@ impl AnalysisdSocket {
     /// [`AnalysisdSocket::send_event`] says; done when everything went
     /// through or nothing did for the stall timeout.
     fn deliver(&mut self, outbox: &mut impl Outbox) -> Result<(), AnalysisdError> {
-        let mut window = retry::window(self.options.stall_timeout, self.options.reconnect_backoff);
+        let mut window = self.window();
         // The whole bound, not what is left of it: the same value every time
-        // spares a system call per event on the usual path.
-        let nominal_wait = window.remaining().map(|_| self.options.stall_timeout);
+        // spares a system call per event on the usual path. Watching an
+        // interrupt, waits are slices of it.
+        let nominal_wait = self.sliced(window.remaining().map(|_| self.options.stall_timeout));
         let mut send_wait = nominal_wait;
         let mut reconnected = false;
         loop {
@@ -163,15 +191,17 @@ impl AnalysisdSocket {
                     // A reconnection that gets straight through but whose
                     // send is refused again must not spin.
                     if reconnected && !window.pause() {
-                        return Err(AnalysisdError::NotRunning {
-                            path: self.path.clone(),
-                            waited: window.waited(),
-                        });
+                        return Err(self.interrupted(&window).unwrap_or_else(|| {
+                            AnalysisdError::NotRunning {
+                                path: self.path.clone(),
+                                waited: window.waited(),
+                            }
+                        }));
                     }
                     self.reconnect(&mut window)?;
                     reconnected = true;
                     outbox.refit(self.limit);
-                    send_wait = window.remaining();
+                    send_wait = self.sliced(window.remaining());
                     continue;
                 }
             };
@@ -185,8 +215,7 @@ impl AnalysisdSocket {
                 Ok(true) => return Ok(()),
                 // Progress: the bound starts over for what is left.
                 Ok(false) => {
-                    window =
-                        retry::window(self.options.stall_timeout, self.options.reconnect_backoff);
+                    window = self.window();
                     send_wait = nominal_wait;
                     reconnected = false;
                     continue;
@@ -205,20 +234,28 @@ impl AnalysisdSocket {
                         waited: window.waited(),
                     });
                 }
-                // Woken before the bound (a signal, or a timer that rounded
-                // down): wait again for what is left.
-                Some(libc::EAGAIN | libc::EINTR) => send_wait = window.remaining(),
+                // Woken before the bound (a signal, a timer that rounded
+                // down, the end of a slice): wait again for what is left,
+                // unless a stop was asked for meanwhile.
+                Some(libc::EAGAIN | libc::EINTR) => {
+                    if let Some(interrupted) = self.interrupted(&window) {
+                        return Err(interrupted);
+                    }
+                    send_wait = self.sliced(window.remaining());
+                }
                 // The kernel is short of memory for the datagram: like a full
                 // queue it passes with time, but nothing wakes a waiting send
                 // when it does, so poll.
                 Some(libc::ENOBUFS) => {
                     if !window.pause() {
-                        return Err(AnalysisdError::Stalled {
-                            path: self.path.clone(),
-                            waited: window.waited(),
-                        });
+                        return Err(self.interrupted(&window).unwrap_or_else(|| {
+                            AnalysisdError::Stalled {
+                                path: self.path.clone(),
+                                waited: window.waited(),
+                            }
+                        }));
                     }
-                    send_wait = window.remaining();
+                    send_wait = self.sliced(window.remaining());
                 }
                 Some(libc::EMSGSIZE) => {
                     return Err(AnalysisdError::MessageTooLong {
@@ -234,6 +271,32 @@ impl AnalysisdSocket {
                 }
             }
         }
+    }
+
+    /// A fresh bound for one delivery.
+    fn window(&self) -> RetryWindow<impl Iterator<Item = Duration> + use<>> {
+        retry::window(
+            self.options.stall_timeout,
+            self.options.reconnect_backoff,
+            self.interrupt.as_ref(),
+        )
+    }
+
+    fn sliced(&self, wait: Option<Duration>) -> Option<Duration> {
+        interrupt::slice(wait, self.interrupt.as_ref())
+    }
+
+    /// The error to give up with if the interrupt was raised.
+    fn interrupted<P>(&self, window: &RetryWindow<P>) -> Option<AnalysisdError>
+    where
+        P: Iterator<Item = Duration>,
+    {
+        window
+            .is_interrupted()
+            .then(|| AnalysisdError::Interrupted {
+                path: self.path.clone(),
+                waited: window.waited(),
+            })
     }
 
     /// The socket's path.
@@ -287,6 +350,7 @@ impl std::fmt::Debug for AnalysisdSocket {
             .field("connected", &self.connection.is_some())
             .field("limit", &self.limit)
             .field("limit_lowered", &self.limit_lowered)
+            .field("interruptible", &self.interrupt.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -309,6 +373,12 @@ fn open_within<P: Iterator<Item = Duration>>(
             Ok(opened) => return Ok(opened),
             Err(error) if error.may_pass_with_time() => {
                 if !window.pause() {
+                    if window.is_interrupted() {
+                        return Err(AnalysisdError::Interrupted {
+                            path: path.to_path_buf(),
+                            waited: window.waited(),
+                        });
+                    }
                     return Err(error.after_waiting(window.waited()));
                 }
             }

@@ -11,8 +11,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wodle_analysisd::{
-    AnalysisdError, AnalysisdSocket, DatagramLimit, FileKind, HEADER, LimitLowered, SendOutcome,
-    SocketOptions,
+    AnalysisdError, AnalysisdSocket, DatagramLimit, FileKind, HEADER, Interrupt, LimitLowered,
+    SendOutcome, SocketOptions,
 };
 use wodle_testkit::{AnalysisdReceiver, WazuhHome};
 
@@ -669,4 +669,110 @@ fn an_empty_batch_touches_nothing() {
     analysisd.crash();
     // With analysisd down, any send would wait the whole bound.
     assert_eq!(socket.send_batch(&[]).unwrap(), []);
+}
+
+// ---------------------------------------------------------------------------
+// A stop request ends the waits (Interrupt).
+
+/// Connects with bounds no test reaches, watching `interrupt`.
+fn connect_interruptible(path: &Path, interrupt: &Interrupt) -> AnalysisdSocket {
+    AnalysisdSocket::connect_interruptible(path, options(NEVER, NEVER), interrupt.clone())
+        .expect("connecting to the stand-in analysisd")
+}
+
+/// Raises `interrupt` after [`AWAY`], from another thread, as a signal
+/// handler's task would.
+fn raise_later(interrupt: &Interrupt) -> thread::JoinHandle<()> {
+    let interrupt = interrupt.clone();
+    thread::spawn(move || {
+        thread::sleep(AWAY);
+        interrupt.raise();
+    })
+}
+
+fn expect_interrupted(error: &AnalysisdError, path: &Path) {
+    match error {
+        AnalysisdError::Interrupted {
+            path: reported,
+            waited,
+        } => {
+            assert_eq!(reported, path);
+            assert!(*waited < NEVER, "{waited:?}");
+        }
+        other => panic!("expected Interrupted, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_interrupt_ends_the_wait_on_a_full_queue_and_what_was_sent_is_queued() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let analysisd = AnalysisdReceiver::bind_paused(&path);
+    let interrupt = Interrupt::new();
+    let mut socket = connect_interruptible(&path, &interrupt);
+    let raiser = raise_later(&interrupt);
+    let (sent, error) = fill_until_refused(&mut socket);
+    raiser.join().expect("the raising thread");
+    expect_interrupted(&error, &path);
+    assert!(sent > 0);
+
+    analysisd.resume();
+    let expected: Vec<_> = (0..sent)
+        .map(|i| datagram(format!("queued {i}").as_bytes()))
+        .collect();
+    assert_eq!(analysisd.wait_for_blocking(sent, NEVER), expected);
+}
+
+#[test]
+fn an_interrupt_ends_the_wait_for_a_socket_that_never_appears() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let interrupt = Interrupt::new();
+    let raiser = raise_later(&interrupt);
+    let error = AnalysisdSocket::connect_interruptible(&path, options(NEVER, NEVER), interrupt)
+        .expect_err("nobody is there");
+    raiser.join().expect("the raising thread");
+    expect_interrupted(&error, &path);
+}
+
+#[test]
+fn an_interrupt_ends_the_wait_for_analysisd_to_come_back() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let mut analysisd = home.bind_analysisd();
+    let interrupt = Interrupt::new();
+    let mut socket = connect_interruptible(&path, &interrupt);
+    let _ = socket.send_event(b"before").unwrap();
+    analysisd.wait_for_blocking(1, NEVER);
+    analysisd.crash();
+
+    let raiser = raise_later(&interrupt);
+    let error = socket
+        .send_event(b"undelivered")
+        .expect_err("analysisd is down");
+    raiser.join().expect("the raising thread");
+    expect_interrupted(&error, &path);
+
+    // The file gone too: the reconnection's wait ends the same way.
+    std::fs::remove_file(&path).unwrap();
+    let error = socket
+        .send_event(b"undelivered")
+        .expect_err("analysisd is down");
+    expect_interrupted(&error, &path);
+}
+
+#[test]
+fn a_raised_interrupt_refuses_nothing_that_the_kernel_takes_at_once() {
+    let home = WazuhHome::new();
+    let path = home.queue_socket_path();
+    let analysisd = home.bind_analysisd();
+    let interrupt = Interrupt::new();
+    interrupt.raise();
+    let mut socket = connect_interruptible(&path, &interrupt);
+    let events: Vec<Vec<u8>> = (0..5).map(|i| format!("event {i}").into_bytes()).collect();
+    for event in &events {
+        assert_eq!(socket.send_event(event).unwrap(), SendOutcome::Delivered);
+    }
+    let expected: Vec<_> = events.iter().map(|event| datagram(event)).collect();
+    assert_eq!(analysisd.wait_for_blocking(5, NEVER), expected);
 }
