@@ -51,11 +51,24 @@ const CANARIES: [&str; 6] = [
 const MOTO_TOKEN_PREFIX: &str = "FQoGZXIvYXdzEBYaD";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/canary-reader";
 const GROUP: &str = "canary-group";
+/// The deprecated one-shot flags with the canary key, at debug level 3.
+const FLAGS: [&str; 6] = [
+    "--access_key",
+    KEY_ID,
+    "--secret_key",
+    FLAG_SECRET,
+    "-d",
+    "3",
+];
 
 /// Every form in which a canary would give itself away.
-fn forbidden_forms() -> Vec<(String, String)> {
+fn forbidden_forms(more: &[String]) -> Vec<(String, String)> {
     let mut forms = Vec::new();
-    for canary in CANARIES {
+    for canary in CANARIES
+        .iter()
+        .copied()
+        .chain(more.iter().map(String::as_str))
+    {
         let bytes = canary.as_bytes();
         forms.push((canary.to_owned(), "verbatim".to_owned()));
         forms.push((
@@ -69,8 +82,12 @@ fn forbidden_forms() -> Vec<(String, String)> {
         ));
         forms.push((URL_SAFE_NO_PAD.encode(bytes), "base64url".to_owned()));
         // The distinctive middle alone: a truncated or re-quoted secret.
-        let middle = &canary[canary.find('/').map_or(0, |slash| slash + 1)..];
-        forms.push((middle.to_owned(), "its distinctive part".to_owned()));
+        if let Some(slash) = canary.find('/') {
+            forms.push((
+                canary[slash + 1..].to_owned(),
+                "its distinctive part".to_owned(),
+            ));
+        }
     }
     for (marker, what) in [
         (MOTO_TOKEN_PREFIX, "a temporary session token of moto's STS"),
@@ -94,6 +111,8 @@ fn forbidden_forms() -> Vec<(String, String)> {
 #[derive(Default)]
 struct Evidence {
     sources: Vec<(String, Vec<u8>)>,
+    /// Secrets known only at run time (moto's), searched like the canaries.
+    more_secrets: Vec<String>,
 }
 
 impl Evidence {
@@ -128,7 +147,7 @@ impl Evidence {
 
     /// Panics naming every source that holds a forbidden form, and how.
     fn assert_clean(&self) {
-        let forms = forbidden_forms();
+        let forms = forbidden_forms(&self.more_secrets);
         let mut leaks = Vec::new();
         for (label, bytes) in &self.sources {
             let text = String::from_utf8_lossy(bytes).to_ascii_lowercase();
@@ -205,7 +224,7 @@ async fn seed(moto: &MotoServer, now: i64) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn no_secret_reaches_any_output_file_or_database_at_any_debug_level() {
+async fn no_secret_reaches_any_output_file_or_database_at_debug_levels_2_and_3() {
     let mut world = World::new();
     world.aws = canary_files();
     seed(&world.moto, world.now).await;
@@ -214,14 +233,7 @@ async fn no_secret_reaches_any_output_file_or_database_at_any_debug_level() {
 
     // The one-shot mode at debug level 3, from every credential source.
     let debug3 = ["-d", "3"];
-    let flags = [
-        "--access_key",
-        KEY_ID,
-        "--secret_key",
-        FLAG_SECRET,
-        "-d",
-        "3",
-    ];
+    let flags = FLAGS;
     let runs: [(&str, Command); 4] = [
         ("one-shot flags", world.command(&one_shot_args(&flags))),
         (
@@ -287,6 +299,35 @@ async fn no_secret_reaches_any_output_file_or_database_at_any_debug_level() {
         evidence.add_run("check-config", &run);
     }
 
+    evidence.add_tree("WAZUH_HOME", world.home.path());
+    let labels: Vec<&str> = evidence.sources.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        labels.len() > 18,
+        "every run (8, twice) and file was collected: {labels:#?}"
+    );
+    for file in ["aws_services.db", "ossec.log"] {
+        assert!(
+            labels.iter().any(|label| label.ends_with(file)),
+            "{file} was searched: {labels:#?}"
+        );
+    }
+    for (index, datagram) in world.analysisd.datagrams().into_iter().enumerate() {
+        evidence.add(format!("datagram {index}"), datagram);
+    }
+    evidence.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_reaches_any_output_or_file_when_aws_refuses_the_keys_or_the_calls() {
+    let mut world = World::new();
+    world.aws = canary_files();
+    let conf_dir = tempfile::tempdir().expect("a temporary directory");
+    let config = keys_config(conf_dir.path(), "<interval>1h</interval>", "");
+    let config = config.to_str().expect("a UTF-8 path");
+    let mut evidence = Evidence::default();
+    let debug3 = ["-d", "3"];
+    let flags = FLAGS;
+
     // Failing runs: moto checking credentials refuses every canary key.
     let strict = MotoServer::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]);
     let on_strict = |mut command: Command| {
@@ -337,29 +378,46 @@ async fn no_secret_reaches_any_output_file_or_database_at_any_debug_level() {
         evidence.add_run(label, &run);
     }
 
+    // AWS accepting the keys but refusing the calls (AccessDenied): an IAM user without any
+    // policy, its keys made by moto itself.
+    let denying = MotoServer::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "2")]);
+    let (user_key_id, user_secret) = iam_user_without_policies(&denying);
+    evidence.more_secrets.push(user_secret.clone());
+    let user_flags = [
+        "--access_key",
+        user_key_id.as_str(),
+        "--secret_key",
+        user_secret.as_str(),
+        "-d",
+        "3",
+    ];
+    let mut with_role = user_flags.to_vec();
+    with_role.extend(["--iam_role_arn", ROLE_ARN]);
+    for (label, args) in [
+        ("denied CloudWatch Logs calls", user_flags.to_vec()),
+        ("denied AssumeRole", with_role),
+    ] {
+        let mut command = world.command(&one_shot_args(&args));
+        command.env("AWS_ENDPOINT_URL", denying.endpoint_url());
+        command.env("AWS_MAX_ATTEMPTS", "2");
+        let run = Run::of(command);
+        assert_ne!(run.code, Some(0), "{label} must fail:\n{}", run.stderr);
+        // moto answers a denied CloudWatch Logs call with an XML body the SDK cannot
+        // classify ("(Unknown)"), so only the failure itself is checked here.
+        assert!(
+            run.stderr.contains("ERROR: "),
+            "{label}: the refusal is reported\n{}",
+            run.stderr
+        );
+        evidence.add_run(label, &run);
+    }
+
     evidence.add_tree("WAZUH_HOME", world.home.path());
     let labels: Vec<&str> = evidence.sources.iter().map(|(l, _)| l.as_str()).collect();
     assert!(
-        labels.len() > 28,
-        "every run (13, twice) and file was collected: {labels:#?}"
+        labels.len() >= 14,
+        "every run (7, twice) was collected: {labels:#?}"
     );
-    assert!(
-        evidence
-            .sources
-            .iter()
-            .any(|(label, _)| label.ends_with("aws_services.db")),
-        "the database was searched"
-    );
-    assert!(
-        evidence
-            .sources
-            .iter()
-            .any(|(label, _)| label.ends_with("ossec.log")),
-        "ossec.log was searched"
-    );
-    for (index, datagram) in world.analysisd.datagrams().into_iter().enumerate() {
-        evidence.add(format!("datagram {index}"), datagram);
-    }
     evidence.assert_clean();
 }
 
@@ -453,4 +511,45 @@ fn the_search_finds_every_form_of_a_canary() {
         format!("Invalid credentials (access key id {KEY_ID})"),
     );
     clean.assert_clean();
+}
+
+/// An IAM user with access keys and no policy at all, made on a moto started with
+/// `INITIAL_NO_AUTH_ACTION_COUNT=2` (these two calls are the ones it lets through unchecked);
+/// returns its key id and secret key. Plain HTTP: the tests have no IAM client.
+fn iam_user_without_policies(moto: &MotoServer) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+
+    let call = |body: &str| -> String {
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", moto.port())).expect("connect to moto");
+        // moto routes by the credential scope of the Authorization header; it is not checked.
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=AKIDSETUP/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            moto.port(),
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send to moto");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("moto's answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{body}: {answer}");
+        answer
+    };
+    let element = |xml: &str, name: &str| -> String {
+        let start = xml
+            .find(&format!("<{name}>"))
+            .unwrap_or_else(|| panic!("<{name}> in {xml}"))
+            + name.len()
+            + 2;
+        let end = xml[start..].find('<').expect("the closing tag") + start;
+        xml[start..end].to_owned()
+    };
+    call("Action=CreateUser&UserName=denied&Version=2010-05-08");
+    let keys = call("Action=CreateAccessKey&UserName=denied&Version=2010-05-08");
+    (
+        element(&keys, "AccessKeyId"),
+        element(&keys, "SecretAccessKey"),
+    )
 }
