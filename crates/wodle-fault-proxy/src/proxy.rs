@@ -53,6 +53,8 @@ struct Shared {
     /// Tokens of empty pages we made up → the token to forward instead (`None`: no token).
     minted: Mutex<HashMap<String, Option<String>>>,
     next_mint: AtomicUsize,
+    /// The `limit` given to GetLogEvents requests that set none (0: none given).
+    page_limit: AtomicUsize,
     /// Cancelled when the endpoint vanishes: the listener and every connection end.
     shutdown: CancellationToken,
 }
@@ -81,6 +83,7 @@ impl FaultProxy {
             injected: AtomicUsize::new(0),
             minted: Mutex::new(HashMap::new()),
             next_mint: AtomicUsize::new(0),
+            page_limit: AtomicUsize::new(0),
             shutdown: CancellationToken::new(),
         });
         let thread = std::thread::Builder::new()
@@ -118,6 +121,14 @@ impl FaultProxy {
     /// translated).
     pub fn clear(&self) {
         lock(&self.shared.rules).clear();
+    }
+
+    /// Makes moto answer GetLogEvents in pages of at most `events` events (sets `limit` on
+    /// requests that set none), so that a few hundred events make several pages, as a few
+    /// megabytes do on AWS. The collector sets no limit, so it follows whatever paging it
+    /// meets.
+    pub fn limit_pages(&self, events: usize) {
+        self.shared.page_limit.store(events, Ordering::SeqCst);
     }
 
     /// How many requests of `operation` (`GetLogEvents`, `GetCallerIdentity`, ...) arrived,
@@ -238,6 +249,15 @@ async fn handle(
         .map(str::to_owned);
     let mut forwarded_token = sent_token.clone();
     let mut body = body;
+    let page_limit = shared.page_limit.load(Ordering::SeqCst);
+    if operation == "GetLogEvents"
+        && page_limit > 0
+        && document.get("limit").is_none()
+        && let Some(fields) = document.as_object_mut()
+    {
+        fields.insert("limit".to_owned(), Value::from(page_limit));
+        body = Bytes::from(document.to_string());
+    }
     if let Some(token) = &sent_token {
         let original = lock(&shared.minted).get(token).cloned();
         if let Some(original) = original {

@@ -90,6 +90,27 @@ async fn a_forwarded_call_answers_as_moto_does() {
 }
 
 #[tokio::test]
+async fn a_page_limit_makes_moto_answer_in_smaller_pages() {
+    let (_moto, proxy) = seeded(5).await;
+    proxy.limit_pages(3);
+    let client = one_attempt_client(&proxy.endpoint_url());
+    let page = client
+        .get_log_events()
+        .log_group_name(GROUP)
+        .log_stream_name(STREAM)
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(messages(&page), ["event 0", "event 1", "event 2"]);
+    // A limit the client sets is kept.
+    assert_eq!(
+        messages(&get(&client, None).await.unwrap()),
+        ["event 0", "event 1"]
+    );
+}
+
+#[tokio::test]
 async fn sts_is_forwarded_untouched_even_when_every_logs_call_fails() {
     let (_moto, proxy) = seeded(1).await;
     proxy.add(FaultRule::any(Fault::Throttle).times(usize::MAX));
