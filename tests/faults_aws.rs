@@ -1,0 +1,542 @@
+//! Faults from AWS, end to end: the binary → the fault proxy → moto, with a real analysisd
+//! socket and a real database, measured with the ledger.
+//!
+//! Each test seeds a group of streams with ledger events, puts a [`FaultProxy`] between the
+//! binary and moto (`AWS_ENDPOINT_URL`), arms a fault and runs the reference's one-shot
+//! command; when the fault is meant to exhaust the retries, the run fails and a second run
+//! without it completes. Then every event that still exists must have been delivered, in
+//! order per stream, none twice. The proxy makes moto answer in small pages (as AWS does for
+//! larger streams), so that a fault can land in the middle of a stream.
+
+mod support;
+
+use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::ledger::{Ledger, Scale, Tally, report};
+use support::{DAY_MS, Daemon, World};
+use wodle_fault_proxy::{Fault, FaultProxy, FaultRule};
+
+const GROUP: &str = "faults";
+const REGION: &str = "us-east-1";
+const HOUR_MS: i64 = 3_600_000;
+const HEADER: &str = "1:Wazuh-AWS:";
+const BARRIER: &str = "1:Wazuh-AWS:--faults_aws barrier--";
+
+/// How large a test runs: in the suite, a few seconds; under `cargo xtask faults`, larger.
+#[derive(Clone, Copy, Debug)]
+struct Size {
+    streams: usize,
+    per_stream: usize,
+    /// Events per GetLogEvents page (moto answers in pages of this many).
+    page: usize,
+    commit_every: usize,
+}
+
+fn size() -> Size {
+    Scale::from_env().pick(
+        Size {
+            streams: 3,
+            per_stream: 300,
+            page: 50,
+            commit_every: 40,
+        },
+        Size {
+            streams: 5,
+            per_stream: 5_000,
+            page: 500,
+            commit_every: 1_000,
+        },
+    )
+}
+
+/// `only_logs_after`'s format, `YYYY-MMM-DD`, for the UTC day holding `millis`.
+fn date_arg(millis: i64) -> String {
+    let date = time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .expect("a valid timestamp")
+        .date();
+    let month = date.month().to_string()[..3].to_ascii_uppercase();
+    format!("{:04}-{month}-{:02}", date.year(), date.day())
+}
+
+/// One test's world, ledger and proxy, and what each run delivered.
+struct Case {
+    world: World,
+    ledger: Ledger,
+    /// Every group seeded, with its streams.
+    groups: Vec<(String, Vec<String>)>,
+    proxy: FaultProxy,
+    size: Size,
+    /// Datagrams of each run so far, in arrival order.
+    runs: Vec<Vec<String>>,
+    seen: usize,
+}
+
+/// How a run ended.
+struct Ended {
+    code: Option<i32>,
+    stderr: Vec<String>,
+}
+
+impl Ended {
+    fn stderr(&self) -> String {
+        self.stderr.join("\n")
+    }
+
+    fn expect_code(&self, code: i32) -> &Ended {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code; stderr:\n{}",
+            self.stderr()
+        );
+        self
+    }
+
+    /// Panics unless some stderr line contains every one of `parts`.
+    fn expect_line_with(&self, parts: &[&str]) -> &Ended {
+        assert!(
+            self.stderr
+                .iter()
+                .any(|line| parts.iter().all(|part| line.contains(part))),
+            "no stderr line contains all of {parts:?}:\n{}",
+            self.stderr()
+        );
+        self
+    }
+}
+
+impl Case {
+    /// [`size`]'s streams in [`GROUP`], seeded with ledger events.
+    async fn seed() -> Case {
+        let size = size();
+        let streams: Vec<String> = (0..size.streams).map(|i| format!("s{i}")).collect();
+        Case::seed_groups(size, &[(GROUP, &streams)], "event body").await
+    }
+
+    /// Groups of streams, `size.per_stream` events each with messages `body` after their
+    /// identity, stamped a millisecond apart from an hour ago.
+    async fn seed_groups(size: Size, groups: &[(&str, &[String])], body: &str) -> Case {
+        let world = World::new();
+        let seeder = world.moto.seeder(REGION);
+        let mut ledger = Ledger::new();
+        let first = world.now - HOUR_MS;
+        for (group, streams) in groups {
+            seeder.create_log_group(group).await;
+            for stream in *streams {
+                seeder.create_log_stream(group, stream).await;
+                let start = ledger.put(stream, size.per_stream);
+                let events: Vec<(i64, String)> = (start..start + size.per_stream)
+                    .map(|i| (first + i as i64, Ledger::message(stream, i, body)))
+                    .collect();
+                seeder.put_events(group, stream, &events).await;
+            }
+        }
+        let proxy = FaultProxy::start(&world.moto.endpoint_url());
+        proxy.limit_pages(size.page);
+        Case {
+            world,
+            ledger,
+            groups: groups
+                .iter()
+                .map(|(group, streams)| ((*group).to_owned(), streams.to_vec()))
+                .collect(),
+            proxy,
+            size,
+            runs: Vec::new(),
+            seen: 0,
+        }
+    }
+
+    /// Runs the one-shot command through the proxy with `env` and `args` added, bounded by
+    /// the daemon helper's wait; records what analysisd received during the run.
+    fn run(&mut self, env: &[(&str, &str)], args: &[&str]) -> Ended {
+        let groups: Vec<&str> = self.groups.iter().map(|(g, _)| g.as_str()).collect();
+        let groups = groups.join(",");
+        let after = date_arg(self.world.now - DAY_MS);
+        let commit_every = self.size.commit_every.to_string();
+        let mut all = vec![
+            "--service",
+            "cloudwatchlogs",
+            "--aws_log_groups",
+            &groups,
+            "--regions",
+            REGION,
+            "--only_logs_after",
+            &after,
+            "--commit-every",
+            &commit_every,
+        ];
+        all.extend_from_slice(args);
+        let mut command = self.world.command(&all);
+        command.env("AWS_ENDPOINT_URL", self.proxy.endpoint_url());
+        command.envs(env.iter().copied());
+        let mut daemon = Daemon::spawn(command);
+        let code = daemon.wait_exit();
+        let stderr = daemon.lines();
+        let received = self.delivered();
+        self.runs.push(received[self.seen..].to_vec());
+        self.seen = received.len();
+        // Shown when a test fails (or with --no-capture): what each run did.
+        eprintln!(
+            "--- run {}: exit {code:?}, {} datagrams, {} faults injected so far\n{}",
+            self.runs.len(),
+            self.runs.last().map_or(0, Vec::len),
+            self.proxy.injected(),
+            stderr.join("\n")
+        );
+        Ended { code, stderr }
+    }
+
+    /// Everything analysisd received, once all the binary sent has arrived: a datagram of
+    /// ours queues behind the binary's, so when it shows up nothing is in flight.
+    fn delivered(&self) -> Vec<String> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let barrier = format!("{BARRIER} {}", NEXT.fetch_add(1, Ordering::Relaxed));
+        UnixDatagram::unbound()
+            .expect("a datagram socket")
+            .send_to(barrier.as_bytes(), self.world.home.queue_socket_path())
+            .expect("the receiver is bound");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let texts = self.world.analysisd.texts();
+            if texts.contains(&barrier) {
+                return texts
+                    .into_iter()
+                    .filter(|text| !text.starts_with(BARRIER))
+                    .map(|text| {
+                        text.strip_prefix(HEADER)
+                            .unwrap_or_else(|| panic!("datagram without the header: {text:?}"))
+                            .to_owned()
+                    })
+                    .collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "our own datagram never arrived; {} received",
+                texts.len()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn tally(&self) -> Tally {
+        self.ledger.tally(&self.runs)
+    }
+
+    /// Asserts delivery (nothing lost, in order, no duplicate) and reports the row.
+    fn finish(&self, fault: &str, outcome: &str) -> Tally {
+        let tally = self.tally();
+        tally.assert_within(fault, 0);
+        report(fault, 1, &tally, outcome);
+        tally
+    }
+}
+
+/// `AWS_MAX_ATTEMPTS` for runs whose fault must exhaust the retries quickly.
+const FEW_ATTEMPTS: (&str, &str) = ("AWS_MAX_ATTEMPTS", "2");
+
+#[tokio::test]
+async fn a_throttling_storm_within_the_retry_budget_costs_nothing() {
+    let mut case = Case::seed().await;
+    // Two in a row on the listing and three on the pages: the default budget is 10 attempts.
+    case.proxy
+        .add(FaultRule::on("DescribeLogStreams", Fault::Throttle).times(2));
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::Throttle)
+            .skip(2)
+            .times(3),
+    );
+    case.run(&[], &[]).expect_code(0);
+    assert_eq!(case.proxy.injected(), 5);
+    case.finish(
+        "ThrottlingException storm (within retries)",
+        "exit 0; 1 run",
+    );
+}
+
+#[tokio::test]
+async fn a_throttling_storm_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes() {
+    let mut case = Case::seed().await;
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::Throttle)
+            .skip(2)
+            .times(usize::MAX),
+    );
+    // Each failed stream says why, and the run ends with the AWS client error's code.
+    case.run(&[FEW_ATTEMPTS], &[])
+        .expect_code(16)
+        .expect_line_with(&[
+            "ERROR: The \"get_log_events\" request failed",
+            "(ThrottlingException)",
+            "Rate exceeded",
+            "stream \"s",
+        ]);
+    let after_failure = case.tally();
+    assert!(
+        after_failure.delivered > 0 && after_failure.lost > 0,
+        "the storm began after two pages: {after_failure:?}"
+    );
+
+    case.proxy.clear();
+    case.run(&[FEW_ATTEMPTS], &[]).expect_code(0);
+    case.finish(
+        "ThrottlingException storm (beyond retries)",
+        "exit 16, then exit 0",
+    );
+}
+
+#[tokio::test]
+async fn bursts_of_server_errors_are_retried() {
+    let mut case = Case::seed().await;
+    case.proxy
+        .add(FaultRule::on("DescribeLogStreams", Fault::ServerError(500)).times(2));
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::ServerError(503))
+            .skip(1)
+            .times(3),
+    );
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::ServerError(500))
+            .skip(4)
+            .times(3),
+    );
+    case.run(&[], &[]).expect_code(0);
+    assert_eq!(case.proxy.injected(), 8);
+    case.finish("5xx bursts", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn connections_reset_before_the_response_are_retried() {
+    let mut case = Case::seed().await;
+    case.proxy.add(FaultRule::on(
+        "DescribeLogStreams",
+        Fault::ResetBeforeResponse,
+    ));
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::ResetBeforeResponse)
+            .skip(1)
+            .times(3),
+    );
+    case.run(&[], &[]).expect_code(0);
+    assert_eq!(case.proxy.injected(), 4);
+    case.finish("connection reset before response", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn connections_reset_mid_body_are_retried() {
+    let mut case = Case::seed().await;
+    case.proxy
+        .add(FaultRule::on("DescribeLogStreams", Fault::ResetMidBody));
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::ResetMidBody)
+            .skip(2)
+            .times(3),
+    );
+    let run = case.run(&[], &[]);
+    run.expect_code(0);
+    assert_eq!(case.proxy.injected(), 4);
+    case.finish("connection reset mid-body", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn a_stall_past_the_attempt_timeout_is_abandoned_and_retried() {
+    let mut case = Case::seed().await;
+    // Far longer than the run may take: only the attempt timeout can end these.
+    let stall = Fault::Stall(Duration::from_secs(600));
+    case.proxy
+        .add(FaultRule::on("DescribeLogStreams", stall.clone()));
+    case.proxy
+        .add(FaultRule::on("GetLogEvents", stall).skip(2).times(2));
+    case.run(&[], &["--aws-attempt-timeout", "1"])
+        .expect_code(0);
+    assert_eq!(case.proxy.injected(), 3);
+    case.finish("stall past the attempt timeout", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn slow_responses_only_slow_the_run() {
+    let mut case = Case::seed().await;
+    let slow = Scale::from_env().pick(10, 50);
+    case.proxy.add(
+        FaultRule::any(Fault::Slow(Duration::from_millis(200)))
+            .skip(1)
+            .times(slow),
+    );
+    case.run(&[], &[]).expect_code(0);
+    assert_eq!(case.proxy.injected(), slow);
+    case.finish("slow responses", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn empty_pages_before_the_end_are_followed() {
+    let mut case = Case::seed().await;
+    // Empty first pages, then empty pages between full ones, some in a row.
+    case.proxy
+        .add(FaultRule::on("GetLogEvents", Fault::EmptyPage).times(2));
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::EmptyPage)
+            .skip(3)
+            .times(3),
+    );
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::EmptyPage)
+            .skip(8)
+            .times(2),
+    );
+    case.run(&[], &[]).expect_code(0);
+    assert_eq!(case.proxy.injected(), 7);
+    case.finish("empty pages before the end", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn a_token_rejected_mid_read_falls_back_to_reading_by_time() {
+    let mut case = Case::seed().await;
+    let streams = case.groups[0].1.clone();
+    // Once per stream, on the second page (the first request that carries a token).
+    for stream in &streams {
+        case.proxy
+            .add(FaultRule::on("GetLogEvents", Fault::RejectToken).stream(stream.clone()));
+    }
+    let run = case.run(&[], &[]);
+    run.expect_code(0);
+    assert_eq!(case.proxy.injected(), streams.len());
+    case.finish("token rejected mid-read", "exit 0; 1 run");
+}
+
+#[tokio::test]
+async fn an_expired_stored_token_falls_back_to_reading_by_time() {
+    let mut case = Case::seed().await;
+    // A first run ends with tokens stored mid-stream...
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::Throttle)
+            .skip(2 * case.size.streams)
+            .times(usize::MAX),
+    );
+    case.run(&[("AWS_MAX_ATTEMPTS", "1")], &[]).expect_code(16);
+    let rows = case.world.reference_rows();
+    assert!(
+        rows.iter().any(|row| row.3.is_some()),
+        "a token was stored: {rows:?}"
+    );
+    let throttled = case.proxy.injected();
+    // ...which AWS no longer accepts in the next.
+    case.proxy.clear();
+    case.proxy
+        .add(FaultRule::on("GetLogEvents", Fault::RejectToken).times(case.size.streams));
+    case.run(&[], &[])
+        .expect_code(0)
+        .expect_line_with(&["token", "was rejected", "resuming"]);
+    assert_eq!(case.proxy.injected() - throttled, case.size.streams);
+    case.finish("stored token rejected", "exit 16, then exit 0");
+}
+
+#[tokio::test]
+async fn a_stream_deleted_mid_read_leaves_the_others_complete() {
+    let mut case = Case::seed().await;
+    let deleted = case.groups[0].1[1].clone();
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::DeleteStream)
+            .stream(deleted.clone())
+            .skip(2),
+    );
+    // The stream fails (exit 16, naming it); the others are read to their end.
+    case.run(&[], &[])
+        .expect_code(16)
+        .expect_line_with(&[&format!("log stream \"{deleted}\""), "does not exist"]);
+    assert_eq!(case.proxy.injected(), 1);
+    // What it delivered before the deletion no longer exists: the ledger holds the rest.
+    case.ledger.remove(&deleted);
+    case.run(&[], &[]).expect_code(0);
+    case.finish("stream deleted mid-read", "exit 16, then exit 0");
+}
+
+#[tokio::test]
+async fn a_group_deleted_mid_read_leaves_the_other_groups_complete() {
+    let size = size();
+    let doomed: Vec<String> = (0..size.streams).map(|i| format!("d{i}")).collect();
+    let kept: Vec<String> = (0..size.streams).map(|i| format!("k{i}")).collect();
+    let mut case =
+        Case::seed_groups(size, &[("doomed", &doomed), ("kept", &kept)], "event body").await;
+    case.proxy.add(
+        FaultRule::on("GetLogEvents", Fault::DeleteGroup)
+            .stream(doomed[0].clone())
+            .skip(2),
+    );
+    case.run(&[], &[])
+        .expect_code(16)
+        .expect_line_with(&["log stream \"d0\" of group \"doomed\"", "does not exist"]);
+    assert_eq!(case.proxy.injected(), 1);
+    for stream in &doomed {
+        case.ledger.remove(stream);
+    }
+    // The group is gone: the reference's missing-group error, the other group collected.
+    case.run(&[], &[])
+        .expect_code(16)
+        .expect_line_with(&["(ResourceNotFoundException)", "log group \"doomed\""]);
+    case.finish(
+        "group deleted mid-read",
+        "exit 16, then exit 16 (group missing)",
+    );
+}
+
+#[tokio::test]
+async fn pages_of_1_mib_events_arrive_truncated_with_their_identity() {
+    let mut size = size();
+    size.per_stream = Scale::from_env().pick(3, 20);
+    size.page = 1;
+    // The largest event PutLogEvents takes: 1 MiB with its 26 bytes of overhead.
+    let body = "x".repeat(1_048_576 - 26 - "s0#00 ".len());
+    let streams: Vec<String> = (0..size.streams).map(|i| format!("s{i}")).collect();
+    let mut case = Case::seed_groups(size, &[(GROUP, &streams)], &body).await;
+    let max_datagram = 8_192;
+    let run = case.run(&[], &["--max-datagram", &max_datagram.to_string()]);
+    run.expect_code(0);
+    for stream in &streams {
+        run.expect_line_with(&[
+            "WARNING: Event of 1048549 bytes",
+            &format!("log group \"{GROUP}\", stream \"{stream}\""),
+            "was truncated to",
+        ]);
+    }
+    // Each datagram is exactly the limit, and starts with its identity (the tally reads it).
+    for datagram in &case.runs[0] {
+        assert_eq!(datagram.len() + HEADER.len(), max_datagram);
+    }
+    case.finish(
+        "1 MiB events in 1 MiB pages",
+        "exit 0; truncated to --max-datagram",
+    );
+}
+
+#[tokio::test]
+async fn the_endpoint_vanishing_mid_stream_ends_the_run_and_a_fresh_endpoint_completes() {
+    let mut case = Case::seed().await;
+    let pages = 2 * case.size.streams;
+    case.proxy
+        .add(FaultRule::on("GetLogEvents", Fault::Vanish).skip(pages));
+    // Every stream still open fails, saying so, and the run ends: no hang.
+    case.run(&[FEW_ATTEMPTS], &[])
+        .expect_code(16)
+        .expect_line_with(&[
+            "ERROR: The \"get_log_events\" request failed",
+            "Connection refused",
+            &format!("log group \"{GROUP}\""),
+        ]);
+    assert!(case.proxy.vanished());
+    let after_failure = case.tally();
+    assert!(
+        after_failure.delivered > 0 && after_failure.lost > 0,
+        "{after_failure:?}"
+    );
+
+    case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
+    case.proxy.limit_pages(case.size.page);
+    case.run(&[], &[]).expect_code(0);
+    // Nothing sent twice: each stream's checkpoint was at its last delivered page.
+    case.finish(
+        "endpoint vanishes mid-stream",
+        "exit 16, then exit 0 (fresh endpoint)",
+    );
+}
