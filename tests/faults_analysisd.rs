@@ -743,6 +743,52 @@ async fn analysisd_reading_again_before_the_timeout_loses_and_repeats_nothing() 
     );
 }
 
+/// A stop request while analysisd takes nothing: the run must not sit out
+/// the analysisd timeout (an hour here, a minute by default, while modulesd
+/// or systemd wait for the process to end), and loses nothing.
+fn stop_while_analysisd_is_stuck(signal: &str, expected_code: i32) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime for the seeder");
+    let world = world_without_analysisd();
+    let (streams, per_stream) = sizes();
+    let seeded = runtime.block_on(seed(&world, streams, per_stream));
+    let point = streams * per_stream / 2;
+    let analysisd = StallingReceiver::bind(world.home.queue_socket_path(), point);
+
+    let mut daemon = spawn(&world, &one_shot_args(3_600, &[]));
+    analysisd.wait_for(point);
+    // Let the sender fill the queue and block on it.
+    std::thread::sleep(Duration::from_millis(300));
+    daemon.signal(signal);
+    // Bounded by DAEMON_WAIT (30 s) only so that the suite cannot hang.
+    let code = daemon.wait_exit();
+    expect_code(code, expected_code, &daemon.lines());
+    let first = analysisd.flush();
+    assert_checkpoint_not_ahead(&world, &seeded, &first);
+
+    let (code, lines) = run(&world, &one_shot_args(1, &[]));
+    expect_code(code, 0, &lines);
+    let all = analysisd.flush();
+    let second = all[first.len()..].to_vec();
+    let tally = seeded.ledger.tally(&[first, second]);
+    assert_within_and_report(
+        &format!("SIG{signal} while analysisd's queue is full"),
+        1,
+        &tally,
+        0,
+        &format!("exit {expected_code} at once, then exit 0"),
+    );
+}
+
+#[test]
+fn sigterm_while_analysisd_is_stuck_ends_the_run_without_waiting_out_the_timeout() {
+    stop_while_analysisd_is_stuck("TERM", 0);
+}
+
+#[test]
+fn sigint_while_analysisd_is_stuck_ends_the_run_without_waiting_out_the_timeout() {
+    stop_while_analysisd_is_stuck("INT", 2);
+}
+
 // ---------------------------------------------------------------------------
 // analysisd restarted: a new socket at the same path.
 
