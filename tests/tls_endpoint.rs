@@ -155,3 +155,63 @@ async fn without_the_ca_bundle_the_certificate_is_not_trusted_and_nothing_is_col
     tls.one_shot(true).expect_code(0);
     assert_eq!(tls.world.wait_received(3), ["tls #0", "tls #1", "tls #2"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_http_endpoint_flags_get_one_warning_with_debug_and_none_at_level_0() {
+    let tls = Tls::new().await;
+    let moto = tls.world.moto.endpoint_url();
+    let warning = support::plain_http_warning(&moto);
+    let one_shot = |debug: &str, sts: &str, env: Option<&str>| {
+        let mut command = tls.world.command(&[
+            "--service",
+            "cloudwatchlogs",
+            "--aws_log_groups",
+            "secure",
+            "--regions",
+            "us-east-1",
+            "--sts_endpoint",
+            sts,
+            "--service_endpoint",
+            &moto,
+            "--reparse",
+            "-d",
+            debug,
+        ]);
+        command.env("AWS_CA_BUNDLE", &tls.ca_file);
+        match env {
+            Some(url) => command.env("AWS_ENDPOINT_URL", url),
+            None => command.env_remove("AWS_ENDPOINT_URL"),
+        };
+        Run::of(command)
+    };
+    let count = |run: &Run| run.stderr_lines().iter().filter(|l| **l == warning).count();
+
+    // Both services on moto's plain-http URL: one line for the one endpoint.
+    let run = one_shot("1", &moto, None);
+    run.expect_code(0);
+    assert_eq!(count(&run), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("plain HTTP").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    // The reference's successful one-shot run prints nothing at level 0.
+    let run = one_shot("0", &moto, None);
+    run.expect_code(0);
+    assert_eq!(run.stderr, "", "silent at level 0");
+
+    // STS over https (the flag wins over AWS_ENDPOINT_URL), CloudWatch Logs over http:
+    // only the plain one is named.
+    let front = tls.front.url();
+    let run = one_shot("1", &front, Some(&moto));
+    run.expect_code(0);
+    assert_eq!(count(&run), 1, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains(&format!("endpoint {front}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tls.world.wait_received(9).len(), 9, "every run collected");
+}
