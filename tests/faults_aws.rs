@@ -224,13 +224,37 @@ impl Case {
     fn tally(&self) -> Tally {
         self.ledger.tally(&self.runs)
     }
+}
 
-    /// Asserts delivery (nothing lost, in order, no duplicate) and reports the row.
-    fn finish(&self, fault: &str, outcome: &str) -> Tally {
-        let tally = self.tally();
-        tally.assert_within(fault, 0);
-        report(fault, 1, &tally, outcome);
-        tally
+/// How many times each fault is tried, each time at another point of the read: once in the
+/// suite, more under `cargo xtask faults`.
+fn trial_count() -> usize {
+    Scale::from_env().pick(1, 3)
+}
+
+/// What the trials of one fault measured, summed into one row of the table.
+#[derive(Default)]
+struct Trials {
+    count: usize,
+    tally: Tally,
+}
+
+impl Trials {
+    /// Asserts this trial's delivery (nothing lost, in order, nothing twice) and adds it up.
+    fn add(&mut self, fault: &str, case: &Case) {
+        let tally = case.tally();
+        tally.assert_within(&format!("{fault} (trial {})", self.count + 1), 0);
+        self.count += 1;
+        self.tally.put += tally.put;
+        self.tally.delivered += tally.delivered;
+        self.tally.lost += tally.lost;
+        self.tally.duplicated += tally.duplicated;
+        self.tally.out_of_order += tally.out_of_order;
+        self.tally.foreign += tally.foreign;
+    }
+
+    fn report(&self, fault: &str, outcome: &str) {
+        report(fault, self.count, &self.tally, outcome);
     }
 }
 
@@ -239,250 +263,308 @@ const FEW_ATTEMPTS: (&str, &str) = ("AWS_MAX_ATTEMPTS", "2");
 
 #[tokio::test]
 async fn a_throttling_storm_within_the_retry_budget_costs_nothing() {
-    let mut case = Case::seed().await;
-    // Two in a row on the listing and three on the pages: the default budget is 10 attempts.
-    case.proxy
-        .add(FaultRule::on("DescribeLogStreams", Fault::Throttle).times(2));
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::Throttle)
-            .skip(2)
-            .times(3),
-    );
-    case.run(&[], &[]).expect_code(0);
-    assert_eq!(case.proxy.injected(), 5);
-    case.finish(
-        "ThrottlingException storm (within retries)",
-        "exit 0; 1 run",
-    );
+    const FAULT: &str = "ThrottlingException storm (within retries)";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        // Two in a row on the listing and three on the pages: the default budget is 10 attempts.
+        case.proxy
+            .add(FaultRule::on("DescribeLogStreams", Fault::Throttle).times(2));
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::Throttle)
+                .skip(2 + 5 * trial)
+                .times(3),
+        );
+        case.run(&[], &[]).expect_code(0);
+        assert_eq!(case.proxy.injected(), 5);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn a_throttling_storm_beyond_the_retry_budget_fails_clearly_and_a_rerun_completes() {
-    let mut case = Case::seed().await;
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::Throttle)
-            .skip(2)
-            .times(usize::MAX),
-    );
-    // Each failed stream says why, and the run ends with the AWS client error's code.
-    case.run(&[FEW_ATTEMPTS], &[])
-        .expect_code(16)
-        .expect_line_with(&[
-            "ERROR: The \"get_log_events\" request failed",
-            "(ThrottlingException)",
-            "Rate exceeded",
-            "stream \"s",
-        ]);
-    let after_failure = case.tally();
-    assert!(
-        after_failure.delivered > 0 && after_failure.lost > 0,
-        "the storm began after two pages: {after_failure:?}"
-    );
-
-    case.proxy.clear();
-    case.run(&[FEW_ATTEMPTS], &[]).expect_code(0);
-    case.finish(
-        "ThrottlingException storm (beyond retries)",
-        "exit 16, then exit 0",
-    );
+    const FAULT: &str = "ThrottlingException storm (beyond retries)";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::Throttle)
+                .skip(2 + 4 * trial)
+                .times(usize::MAX),
+        );
+        // Each failed stream says why, and the run ends with the AWS client error's code.
+        case.run(&[FEW_ATTEMPTS], &[])
+            .expect_code(16)
+            .expect_line_with(&[
+                "ERROR: The \"get_log_events\" request failed",
+                "(ThrottlingException)",
+                "Rate exceeded",
+                "stream \"s",
+            ]);
+        let after_failure = case.tally();
+        assert!(
+            after_failure.delivered > 0 && after_failure.lost > 0,
+            "the storm began after some pages: {after_failure:?}"
+        );
+        case.proxy.clear();
+        case.run(&[FEW_ATTEMPTS], &[]).expect_code(0);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 16, then exit 0");
 }
 
 #[tokio::test]
 async fn bursts_of_server_errors_are_retried() {
-    let mut case = Case::seed().await;
-    case.proxy
-        .add(FaultRule::on("DescribeLogStreams", Fault::ServerError(500)).times(2));
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::ServerError(503))
-            .skip(1)
-            .times(3),
-    );
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::ServerError(500))
-            .skip(4)
-            .times(3),
-    );
-    case.run(&[], &[]).expect_code(0);
-    assert_eq!(case.proxy.injected(), 8);
-    case.finish("5xx bursts", "exit 0; 1 run");
+    const FAULT: &str = "5xx bursts";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        case.proxy
+            .add(FaultRule::on("DescribeLogStreams", Fault::ServerError(500)).times(2));
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::ServerError(503))
+                .skip(1 + trial)
+                .times(3),
+        );
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::ServerError(500))
+                .skip(4 + 3 * trial)
+                .times(3),
+        );
+        case.run(&[], &[]).expect_code(0);
+        assert_eq!(case.proxy.injected(), 8);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn connections_reset_before_the_response_are_retried() {
-    let mut case = Case::seed().await;
-    case.proxy.add(FaultRule::on(
-        "DescribeLogStreams",
-        Fault::ResetBeforeResponse,
-    ));
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::ResetBeforeResponse)
-            .skip(1)
-            .times(3),
-    );
-    case.run(&[], &[]).expect_code(0);
-    assert_eq!(case.proxy.injected(), 4);
-    case.finish("connection reset before response", "exit 0; 1 run");
+    const FAULT: &str = "connection reset before response";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        case.proxy.add(FaultRule::on(
+            "DescribeLogStreams",
+            Fault::ResetBeforeResponse,
+        ));
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::ResetBeforeResponse)
+                .skip(1 + 4 * trial)
+                .times(3),
+        );
+        case.run(&[], &[]).expect_code(0);
+        assert_eq!(case.proxy.injected(), 4);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn connections_reset_mid_body_are_retried() {
-    let mut case = Case::seed().await;
-    case.proxy
-        .add(FaultRule::on("DescribeLogStreams", Fault::ResetMidBody));
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::ResetMidBody)
-            .skip(2)
-            .times(3),
-    );
-    let run = case.run(&[], &[]);
-    run.expect_code(0);
-    assert_eq!(case.proxy.injected(), 4);
-    case.finish("connection reset mid-body", "exit 0; 1 run");
+    const FAULT: &str = "connection reset mid-body";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        case.proxy
+            .add(FaultRule::on("DescribeLogStreams", Fault::ResetMidBody));
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::ResetMidBody)
+                .skip(2 + 4 * trial)
+                .times(3),
+        );
+        case.run(&[], &[]).expect_code(0);
+        assert_eq!(case.proxy.injected(), 4);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn a_stall_past_the_attempt_timeout_is_abandoned_and_retried() {
-    let mut case = Case::seed().await;
-    // Far longer than the run may take: only the attempt timeout can end these.
-    let stall = Fault::Stall(Duration::from_secs(600));
-    case.proxy
-        .add(FaultRule::on("DescribeLogStreams", stall.clone()));
-    case.proxy
-        .add(FaultRule::on("GetLogEvents", stall).skip(2).times(2));
-    case.run(&[], &["--aws-attempt-timeout", "1"])
-        .expect_code(0);
-    assert_eq!(case.proxy.injected(), 3);
-    case.finish("stall past the attempt timeout", "exit 0; 1 run");
+    const FAULT: &str = "stall past the attempt timeout";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        // Far longer than the run may take: only the attempt timeout can end these.
+        let stall = Fault::Stall(Duration::from_secs(600));
+        case.proxy
+            .add(FaultRule::on("DescribeLogStreams", stall.clone()));
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", stall)
+                .skip(2 + 4 * trial)
+                .times(2),
+        );
+        case.run(&[], &["--aws-attempt-timeout", "1"])
+            .expect_code(0);
+        assert_eq!(case.proxy.injected(), 3);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run (--aws-attempt-timeout 1)");
 }
 
 #[tokio::test]
 async fn slow_responses_only_slow_the_run() {
-    let mut case = Case::seed().await;
+    const FAULT: &str = "slow responses";
     let slow = Scale::from_env().pick(10, 50);
-    case.proxy.add(
-        FaultRule::any(Fault::Slow(Duration::from_millis(200)))
-            .skip(1)
-            .times(slow),
-    );
-    case.run(&[], &[]).expect_code(0);
-    assert_eq!(case.proxy.injected(), slow);
-    case.finish("slow responses", "exit 0; 1 run");
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        case.proxy.add(
+            FaultRule::any(Fault::Slow(Duration::from_millis(200)))
+                .skip(1 + trial)
+                .times(slow),
+        );
+        case.run(&[], &[]).expect_code(0);
+        assert_eq!(case.proxy.injected(), slow);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn empty_pages_before_the_end_are_followed() {
-    let mut case = Case::seed().await;
-    // Empty first pages, then empty pages between full ones, some in a row.
-    case.proxy
-        .add(FaultRule::on("GetLogEvents", Fault::EmptyPage).times(2));
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::EmptyPage)
-            .skip(3)
-            .times(3),
-    );
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::EmptyPage)
-            .skip(8)
-            .times(2),
-    );
-    case.run(&[], &[]).expect_code(0);
-    assert_eq!(case.proxy.injected(), 7);
-    case.finish("empty pages before the end", "exit 0; 1 run");
+    const FAULT: &str = "empty pages before the end";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        // Empty first pages, then empty pages between full ones, some in a row.
+        case.proxy
+            .add(FaultRule::on("GetLogEvents", Fault::EmptyPage).times(2));
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::EmptyPage)
+                .skip(3 + trial)
+                .times(3),
+        );
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::EmptyPage)
+                .skip(8 + 3 * trial)
+                .times(2),
+        );
+        case.run(&[], &[]).expect_code(0);
+        assert_eq!(case.proxy.injected(), 7);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn a_token_rejected_mid_read_falls_back_to_reading_by_time() {
-    let mut case = Case::seed().await;
-    let streams = case.groups[0].1.clone();
-    // Once per stream, on the second page (the first request that carries a token).
-    for stream in &streams {
-        case.proxy
-            .add(FaultRule::on("GetLogEvents", Fault::RejectToken).stream(stream.clone()));
+    const FAULT: &str = "token rejected mid-read";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        let streams = case.groups[0].1.clone();
+        // Once per stream, on a request that carries a token (the second page on).
+        for stream in &streams {
+            case.proxy.add(
+                FaultRule::on("GetLogEvents", Fault::RejectToken)
+                    .stream(stream.clone())
+                    .skip(trial),
+            );
+        }
+        case.run(&[], &[])
+            .expect_code(0)
+            .expect_line_with(&["token", "was rejected", "resuming"]);
+        assert_eq!(case.proxy.injected(), streams.len());
+        trials.add(FAULT, &case);
     }
-    let run = case.run(&[], &[]);
-    run.expect_code(0);
-    assert_eq!(case.proxy.injected(), streams.len());
-    case.finish("token rejected mid-read", "exit 0; 1 run");
+    trials.report(FAULT, "exit 0; 1 run");
 }
 
 #[tokio::test]
 async fn an_expired_stored_token_falls_back_to_reading_by_time() {
-    let mut case = Case::seed().await;
-    // A first run ends with tokens stored mid-stream...
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::Throttle)
-            .skip(2 * case.size.streams)
-            .times(usize::MAX),
-    );
-    case.run(&[("AWS_MAX_ATTEMPTS", "1")], &[]).expect_code(16);
-    let rows = case.world.reference_rows();
-    assert!(
-        rows.iter().any(|row| row.3.is_some()),
-        "a token was stored: {rows:?}"
-    );
-    let throttled = case.proxy.injected();
-    // ...which AWS no longer accepts in the next.
-    case.proxy.clear();
-    case.proxy
-        .add(FaultRule::on("GetLogEvents", Fault::RejectToken).times(case.size.streams));
-    case.run(&[], &[])
-        .expect_code(0)
-        .expect_line_with(&["token", "was rejected", "resuming"]);
-    assert_eq!(case.proxy.injected() - throttled, case.size.streams);
-    case.finish("stored token rejected", "exit 16, then exit 0");
+    const FAULT: &str = "stored token rejected";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        // A first run ends with tokens stored mid-stream...
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::Throttle)
+                .skip((2 + trial) * case.size.streams)
+                .times(usize::MAX),
+        );
+        case.run(&[("AWS_MAX_ATTEMPTS", "1")], &[]).expect_code(16);
+        let rows = case.world.reference_rows();
+        assert!(
+            rows.iter().any(|row| row.3.is_some()),
+            "a token was stored: {rows:?}"
+        );
+        let throttled = case.proxy.injected();
+        // ...which AWS no longer accepts in the next.
+        case.proxy.clear();
+        case.proxy
+            .add(FaultRule::on("GetLogEvents", Fault::RejectToken).times(case.size.streams));
+        case.run(&[], &[])
+            .expect_code(0)
+            .expect_line_with(&["token", "was rejected", "resuming"]);
+        assert_eq!(case.proxy.injected() - throttled, case.size.streams);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 16, then exit 0");
 }
 
 #[tokio::test]
 async fn a_stream_deleted_mid_read_leaves_the_others_complete() {
-    let mut case = Case::seed().await;
-    let deleted = case.groups[0].1[1].clone();
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::DeleteStream)
-            .stream(deleted.clone())
-            .skip(2),
-    );
-    // The stream fails (exit 16, naming it); the others are read to their end.
-    case.run(&[], &[])
-        .expect_code(16)
-        .expect_line_with(&[&format!("log stream \"{deleted}\""), "does not exist"]);
-    assert_eq!(case.proxy.injected(), 1);
-    // What it delivered before the deletion no longer exists: the ledger holds the rest.
-    case.ledger.remove(&deleted);
-    case.run(&[], &[]).expect_code(0);
-    case.finish("stream deleted mid-read", "exit 16, then exit 0");
+    const FAULT: &str = "stream deleted mid-read";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        let deleted = case.groups[0].1[1].clone();
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::DeleteStream)
+                .stream(deleted.clone())
+                .skip(2 + trial),
+        );
+        // The stream fails (exit 16, naming it); the others are read to their end.
+        case.run(&[], &[])
+            .expect_code(16)
+            .expect_line_with(&[&format!("log stream \"{deleted}\""), "does not exist"]);
+        assert_eq!(case.proxy.injected(), 1);
+        // What it delivered before the deletion no longer exists: the ledger holds the rest.
+        case.ledger.remove(&deleted);
+        case.run(&[], &[]).expect_code(0);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 16, then exit 0");
 }
 
 #[tokio::test]
 async fn a_group_deleted_mid_read_leaves_the_other_groups_complete() {
-    let size = size();
-    let doomed: Vec<String> = (0..size.streams).map(|i| format!("d{i}")).collect();
-    let kept: Vec<String> = (0..size.streams).map(|i| format!("k{i}")).collect();
-    let mut case =
-        Case::seed_groups(size, &[("doomed", &doomed), ("kept", &kept)], "event body").await;
-    case.proxy.add(
-        FaultRule::on("GetLogEvents", Fault::DeleteGroup)
-            .stream(doomed[0].clone())
-            .skip(2),
-    );
-    case.run(&[], &[])
-        .expect_code(16)
-        .expect_line_with(&["log stream \"d0\" of group \"doomed\"", "does not exist"]);
-    assert_eq!(case.proxy.injected(), 1);
-    for stream in &doomed {
-        case.ledger.remove(stream);
+    const FAULT: &str = "group deleted mid-read";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let size = size();
+        let doomed: Vec<String> = (0..size.streams).map(|i| format!("d{i}")).collect();
+        let kept: Vec<String> = (0..size.streams).map(|i| format!("k{i}")).collect();
+        let mut case =
+            Case::seed_groups(size, &[("doomed", &doomed), ("kept", &kept)], "event body").await;
+        case.proxy.add(
+            FaultRule::on("GetLogEvents", Fault::DeleteGroup)
+                .stream(doomed[0].clone())
+                .skip(2 + trial),
+        );
+        // Every stream of the group fails, naming it; the other group is read to its end.
+        case.run(&[], &[])
+            .expect_code(16)
+            .expect_line_with(&["log stream \"d0\" of group \"doomed\"", "does not exist"]);
+        assert_eq!(case.proxy.injected(), 1);
+        for stream in &doomed {
+            case.ledger.remove(stream);
+        }
+        // The group is gone: the reference's missing-group error; nothing more to deliver.
+        case.run(&[], &[])
+            .expect_code(16)
+            .expect_line_with(&["(ResourceNotFoundException)", "log group \"doomed\""]);
+        trials.add(FAULT, &case);
     }
-    // The group is gone: the reference's missing-group error, the other group collected.
-    case.run(&[], &[])
-        .expect_code(16)
-        .expect_line_with(&["(ResourceNotFoundException)", "log group \"doomed\""]);
-    case.finish(
-        "group deleted mid-read",
-        "exit 16, then exit 16 (group missing)",
-    );
+    trials.report(FAULT, "exit 16, then exit 16 (group missing)");
 }
 
 #[tokio::test]
 async fn pages_of_1_mib_events_arrive_truncated_with_their_identity() {
+    const FAULT: &str = "1 MiB events in 1 MiB pages";
     let mut size = size();
     size.per_stream = Scale::from_env().pick(3, 20);
     size.page = 1;
@@ -504,39 +586,39 @@ async fn pages_of_1_mib_events_arrive_truncated_with_their_identity() {
     for datagram in &case.runs[0] {
         assert_eq!(datagram.len() + HEADER.len(), max_datagram);
     }
-    case.finish(
-        "1 MiB events in 1 MiB pages",
-        "exit 0; truncated to --max-datagram",
-    );
+    let mut trials = Trials::default();
+    trials.add(FAULT, &case);
+    trials.report(FAULT, "exit 0; each truncated to --max-datagram, warned");
 }
 
 #[tokio::test]
 async fn the_endpoint_vanishing_mid_stream_ends_the_run_and_a_fresh_endpoint_completes() {
-    let mut case = Case::seed().await;
-    let pages = 2 * case.size.streams;
-    case.proxy
-        .add(FaultRule::on("GetLogEvents", Fault::Vanish).skip(pages));
-    // Every stream still open fails, saying so, and the run ends: no hang.
-    case.run(&[FEW_ATTEMPTS], &[])
-        .expect_code(16)
-        .expect_line_with(&[
-            "ERROR: The \"get_log_events\" request failed",
-            "Connection refused",
-            &format!("log group \"{GROUP}\""),
-        ]);
-    assert!(case.proxy.vanished());
-    let after_failure = case.tally();
-    assert!(
-        after_failure.delivered > 0 && after_failure.lost > 0,
-        "{after_failure:?}"
-    );
-
-    case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
-    case.proxy.limit_pages(case.size.page);
-    case.run(&[], &[]).expect_code(0);
-    // Nothing sent twice: each stream's checkpoint was at its last delivered page.
-    case.finish(
-        "endpoint vanishes mid-stream",
-        "exit 16, then exit 0 (fresh endpoint)",
-    );
+    const FAULT: &str = "endpoint vanishes mid-stream";
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        let pages = (2 + trial) * case.size.streams;
+        case.proxy
+            .add(FaultRule::on("GetLogEvents", Fault::Vanish).skip(pages));
+        // Every stream still open fails, saying so, and the run ends: no hang.
+        case.run(&[FEW_ATTEMPTS], &[])
+            .expect_code(16)
+            .expect_line_with(&[
+                "ERROR: The \"get_log_events\" request failed",
+                "Connection refused",
+                &format!("log group \"{GROUP}\""),
+            ]);
+        assert!(case.proxy.vanished());
+        let after_failure = case.tally();
+        assert!(
+            after_failure.delivered > 0 && after_failure.lost > 0,
+            "{after_failure:?}"
+        );
+        case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
+        case.proxy.limit_pages(case.size.page);
+        case.run(&[], &[]).expect_code(0);
+        // Nothing sent twice: each stream's checkpoint was at its last delivered page.
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 16, then exit 0 (fresh endpoint)");
 }
