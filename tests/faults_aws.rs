@@ -622,3 +622,49 @@ async fn the_endpoint_vanishing_mid_stream_ends_the_run_and_a_fresh_endpoint_com
     }
     trials.report(FAULT, "exit 16, then exit 0 (fresh endpoint)");
 }
+
+#[tokio::test]
+async fn an_endpoint_unreachable_from_the_start_ends_the_run_and_a_fresh_endpoint_completes() {
+    const FAULT: &str = "endpoint unreachable at the start";
+    let mut case = Case::seed().await;
+    case.proxy.vanish();
+    // The account lookup (STS) is the first call: it fails, saying why, and nothing is read.
+    case.run(&[FEW_ATTEMPTS], &[])
+        .expect_code(12)
+        .expect_line_with(&["ERROR: STS GetCallerIdentity failed", "Connection refused"]);
+    assert!(case.runs[0].is_empty());
+    case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
+    case.proxy.limit_pages(case.size.page);
+    case.run(&[], &[]).expect_code(0);
+    let mut trials = Trials::default();
+    trials.add(FAULT, &case);
+    trials.report(FAULT, "exit 12, then exit 0 (fresh endpoint)");
+}
+
+#[tokio::test]
+async fn a_listing_that_fails_beyond_the_retries_fails_the_group_and_a_rerun_completes() {
+    const FAULT: &str = "DescribeLogStreams throttled / endpoint vanishes while listing";
+    let mut trials = Trials::default();
+    for fault in [Fault::Throttle, Fault::Vanish] {
+        let mut case = Case::seed().await;
+        case.proxy
+            .add(FaultRule::on("DescribeLogStreams", fault.clone()).times(usize::MAX));
+        let expected = match fault {
+            Fault::Throttle => "(ThrottlingException) when calling the DescribeLogStreams",
+            _ => "Connection refused",
+        };
+        case.run(&[FEW_ATTEMPTS], &[])
+            .expect_code(16)
+            .expect_line_with(&[
+                "ERROR: The \"get_log_streams\" request failed",
+                expected,
+                &format!("log group \"{GROUP}\""),
+            ]);
+        assert!(case.runs[0].is_empty());
+        case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
+        case.proxy.limit_pages(case.size.page);
+        case.run(&[], &[]).expect_code(0);
+        trials.add(FAULT, &case);
+    }
+    trials.report(FAULT, "exit 16, then exit 0");
+}
