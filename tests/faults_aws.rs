@@ -466,7 +466,7 @@ async fn a_token_rejected_mid_read_falls_back_to_reading_by_time() {
         }
         case.run(&[], &[])
             .expect_code(0)
-            .expect_line_with(&["token", "was rejected", "resuming"]);
+            .expect_line_with(&["rejected the forward token", "resuming"]);
         assert_eq!(case.proxy.injected(), streams.len());
         trials.add(FAULT, &case);
     }
@@ -502,7 +502,7 @@ async fn an_expired_stored_token_falls_back_to_reading_by_time() {
         }
         case.run(&[], &[])
             .expect_code(0)
-            .expect_line_with(&["token", "was rejected", "resuming"]);
+            .expect_line_with(&["rejected the forward token", "resuming"]);
         assert_eq!(case.proxy.injected() - throttled, case.size.streams);
         trials.add(FAULT, &case);
     }

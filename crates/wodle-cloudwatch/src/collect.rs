@@ -396,16 +396,13 @@ async fn read_stream(
             StreamOutcome::Removed(read_at)
         }
         Err(error) => {
-            use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+            let (code, message) = wodle_credentials::failure_code_and_message(&error);
             StreamOutcome::RemoveFailed(RemoveFailure {
                 region: region.region.clone(),
                 group,
                 stream: stream.name,
-                code: error.code().unwrap_or("Unknown").to_owned(),
-                message: error
-                    .message()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| DisplayErrorContext(&error).to_string()),
+                code,
+                message,
             })
         }
     }
@@ -487,8 +484,8 @@ async fn read_segment(
                     && !fell_back =>
             {
                 tracing::warn!(
-                    "The stored token of stream \"{stream}\" in log group \"{group}\" was \
-                     rejected ({code}: {message}); resuming from the last event's timestamp."
+                    "AWS rejected the forward token of stream \"{stream}\" in log group \"{group}\" \
+                     ({code}: {message}); resuming from the last event's timestamp."
                 );
                 fell_back = true;
                 reader = reader_for(restart_by_time(&mut handed, &mut skip));

@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
 use aws_sdk_cloudwatchlogs::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_cloudwatchlogs::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 
 /// Where a read starts: a time filter (epoch ms; `start_time` inclusive,
 /// `end_time` exclusive on AWS but inclusive on moto, so callers filter the
@@ -248,22 +249,17 @@ impl StreamReader {
         self.server_clock.latest()
     }
 
-    fn api_error<E, R>(&self, error: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> PullError
+    fn api_error<E>(&self, error: SdkError<E, HttpResponse>) -> PullError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
-        let code = error.code().unwrap_or("Unknown").to_owned();
-        if code == "ResourceNotFoundException" {
+        if error.code() == Some("ResourceNotFoundException") {
             return PullError::StreamNotFound {
                 group: self.group.clone(),
                 stream: self.stream.clone(),
             };
         }
-        let message = error
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
+        let (code, message) = wodle_credentials::failure_code_and_message(&error);
         PullError::Api {
             group: self.group.clone(),
             stream: self.stream.clone(),

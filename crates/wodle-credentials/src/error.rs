@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use aws_config::profile::ProfileFileLoadError;
 use aws_credential_types::provider::error::CredentialsError as ProviderError;
-use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sts::error::SdkError;
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+
+use crate::sdk_error::ErrorChain;
 
 /// No message of these carries a secret key or session token: the SDK's credential errors
 /// never include them, and this crate adds only names, paths and settings.
@@ -30,7 +32,7 @@ pub enum CredentialsError {
     NoCredentials,
 
     /// A profile file exists but cannot be read or parsed.
-    #[error("cannot load the AWS profile files: {}", DisplayErrorContext(.cause))]
+    #[error("cannot load the AWS profile files: {}", ErrorChain(.cause))]
     ProfileFiles { cause: ProfileFileLoadError },
 
     #[error("invalid {setting} '{value}' ({origin}): {reason}")]
@@ -46,16 +48,16 @@ pub enum CredentialsError {
 
     /// A credentials source applied but failed (a broken profile, an expired SSO session, a
     /// failing `credential_process`, ...).
-    #[error("cannot load AWS credentials: {}", DisplayErrorContext(.cause))]
+    #[error("cannot load AWS credentials: {}", ErrorChain(.cause))]
     CredentialsProvider { cause: ProviderError },
 
-    #[error("cannot assume role {role_arn}: {}", DisplayErrorContext(.cause))]
+    #[error("cannot assume role {role_arn}: {}", ErrorChain(.cause))]
     AssumeRole {
         role_arn: String,
         cause: ProviderError,
     },
 
-    #[error("STS GetCallerIdentity failed: {}", DisplayErrorContext(.cause.as_ref()))]
+    #[error("STS GetCallerIdentity failed: {}", ErrorChain(.cause.as_ref()))]
     CallerIdentity {
         cause: Box<SdkError<GetCallerIdentityError>>,
     },

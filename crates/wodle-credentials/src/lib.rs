@@ -76,7 +76,7 @@ pub use endpoint::{
 pub use error::CredentialsError;
 pub use http::{CA_BUNDLE_VARIABLE, HttpSettings};
 pub use load::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, load_sdk_config};
-pub use sdk_error::{sdk_error_kind, service_error_code};
+pub use sdk_error::{ErrorChain, failure_code_and_message, sdk_error_kind, service_error_code};
 pub use settings::{
     CredentialSettings, DEFAULT_ROLE_SESSION_NAME, ProfileFilePaths, RoleSettings, StaticKeys,
 };

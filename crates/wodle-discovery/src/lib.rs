@@ -14,6 +14,7 @@
 //! ```
 
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::operation::describe_log_streams::DescribeLogStreamsError;
 use wodle_quota::{Api, RateLimiters};
@@ -175,37 +176,26 @@ pub async fn list_log_streams_within(
     Ok(streams)
 }
 
-fn discovery_error<R>(group: &str, error: SdkError<DescribeLogStreamsError, R>) -> DiscoveryError
-where
-    R: std::fmt::Debug,
-{
-    if let Some(service_error) = error.as_service_error() {
-        if service_error.is_resource_not_found_exception() {
-            return DiscoveryError::LogGroupNotFound {
-                group: group.to_owned(),
-                message: service_error
-                    .message()
-                    .unwrap_or("The specified log group does not exist.")
-                    .to_owned(),
-            };
-        }
-        return DiscoveryError::Api {
+fn discovery_error(
+    group: &str,
+    error: SdkError<DescribeLogStreamsError, HttpResponse>,
+) -> DiscoveryError {
+    if let Some(service_error) = error.as_service_error()
+        && service_error.is_resource_not_found_exception()
+    {
+        return DiscoveryError::LogGroupNotFound {
             group: group.to_owned(),
-            code: service_error.code().unwrap_or("Unknown").to_owned(),
-            message: service_error.message().unwrap_or_default().to_owned(),
+            message: service_error
+                .message()
+                .unwrap_or("The specified log group does not exist.")
+                .to_owned(),
         };
     }
-    let code = match &error {
-        SdkError::TimeoutError(_) => "Timeout",
-        SdkError::DispatchFailure(_) => "DispatchFailure",
-        SdkError::ResponseError(_) => "ResponseError",
-        SdkError::ConstructionFailure(_) => "ConstructionFailure",
-        _ => "Unknown",
-    };
+    let (code, message) = wodle_credentials::failure_code_and_message(&error);
     DiscoveryError::Api {
         group: group.to_owned(),
-        code: code.to_owned(),
-        message: aws_sdk_cloudwatchlogs::error::DisplayErrorContext(&error).to_string(),
+        code,
+        message,
     }
 }
 
