@@ -48,7 +48,8 @@ pub async fn run(
         Ok(store) => store,
         Err(status) => return status,
     };
-    let mut sink = EventSink::new(&paths.queue_socket, tuning.analysisd);
+    let mut sink =
+        EventSink::new(&paths.queue_socket, tuning.analysisd).with_interrupt(signals.interrupt());
     let mut wodles = schedule(&config, once);
     let mut worst = ExitStatus::Success;
     let stopping = signals.token();

@@ -195,8 +195,9 @@ fn run_one_shot(cli: &Cli, paths: &WazuhPaths) -> ExitStatus {
             Ok(store) => store,
             Err(status) => return status,
         };
-        let sink = wodle_cloudwatch::EventSink::new(&paths.queue_socket, tuning.analysisd);
         let signals = signals::StopSignals::install();
+        let sink = wodle_cloudwatch::EventSink::new(&paths.queue_socket, tuning.analysisd)
+            .with_interrupt(signals.interrupt());
         let (store, _sink, outcome) = service::collect(
             &service,
             prepared,

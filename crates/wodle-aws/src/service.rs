@@ -462,6 +462,11 @@ fn region_rejects_credentials(error: &DiscoveryError) -> bool {
 /// stuck, as the reference says when nobody is bound to the socket.
 pub fn delivery_failure(error: &AnalysisdError) -> ExitStatus {
     match error {
+        // A stop signal ended the wait: the signal decides the status.
+        AnalysisdError::Interrupted { .. } => {
+            tracing::debug!("{error}");
+            ExitStatus::Success
+        }
         AnalysisdError::SocketMissing { .. }
         | AnalysisdError::NotRunning { .. }
         | AnalysisdError::Stalled { .. } => {

@@ -17,6 +17,8 @@ const INTERRUPTED: u8 = 2;
 pub struct StopSignals {
     token: CancellationToken,
     received: Arc<AtomicU8>,
+    /// Ends the owner's waits for a stuck analysisd.
+    interrupt: wodle_analysisd::Interrupt,
 }
 
 impl StopSignals {
@@ -26,6 +28,7 @@ impl StopSignals {
         let stop = StopSignals {
             token: CancellationToken::new(),
             received: Arc::new(AtomicU8::new(NONE)),
+            interrupt: wodle_analysisd::Interrupt::new(),
         };
         for (kind, code) in [
             (SignalKind::terminate(), TERMINATED),
@@ -49,6 +52,7 @@ impl StopSignals {
                         "Stop requested: delivering the events in hand and saving checkpoints."
                     );
                     stop.token.cancel();
+                    stop.interrupt.raise();
                 }
             });
         }
@@ -57,6 +61,10 @@ impl StopSignals {
 
     pub fn token(&self) -> CancellationToken {
         self.token.clone()
+    }
+
+    pub fn interrupt(&self) -> wodle_analysisd::Interrupt {
+        self.interrupt.clone()
     }
 
     pub fn is_stopping(&self) -> bool {

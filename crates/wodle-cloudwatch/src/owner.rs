@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
-use wodle_analysisd::{AnalysisdError, AnalysisdSocket, SendOutcome, SocketOptions};
+use wodle_analysisd::{AnalysisdError, AnalysisdSocket, Interrupt, SendOutcome, SocketOptions};
 use wodle_checkpoint::{
     CheckpointError, CheckpointStore, GroupRead, Segment, StreamCheckpoint, StreamCursor, StreamKey,
 };
@@ -37,6 +37,8 @@ pub struct EventSink {
     path: PathBuf,
     options: SocketOptions,
     socket: Option<AnalysisdSocket>,
+    /// Raised on a stop request: ends any wait for analysisd.
+    interrupt: Option<Interrupt>,
 }
 
 impl EventSink {
@@ -45,7 +47,15 @@ impl EventSink {
             path: path.into(),
             options,
             socket: None,
+            interrupt: None,
         }
+    }
+
+    /// Every wait for analysisd (connecting, a full queue, reconnecting)
+    /// ends soon after `interrupt` is raised.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> EventSink {
+        self.interrupt = Some(interrupt);
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -61,7 +71,14 @@ impl EventSink {
         let socket = match &mut self.socket {
             Some(socket) => socket,
             empty => {
-                let socket = AnalysisdSocket::connect_with(&self.path, self.options)?;
+                let socket = match &self.interrupt {
+                    Some(interrupt) => AnalysisdSocket::connect_interruptible(
+                        &self.path,
+                        self.options,
+                        interrupt.clone(),
+                    )?,
+                    None => AnalysisdSocket::connect_with(&self.path, self.options)?,
+                };
                 if let Some(lowered) = socket.limit_lowered() {
                     tracing::warn!("{lowered}");
                 }
