@@ -3,13 +3,12 @@
 
 mod support;
 
-use std::os::unix::net::UnixDatagram;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use support::seed::date_arg;
 use support::{CONFIG, CREDENTIALS, DAY_MS, ReferenceRow, Run, World};
 use wodle_testkit::{AwsFiles, MotoServer, WazuhHome, now_millis};
 
@@ -19,7 +18,6 @@ const DEFAULT_ACCOUNT: &str = "123456789012";
 /// Another account, reached through a role (or moto's account header).
 const OTHER_ACCOUNT: &str = "111111111111";
 const HEADER: &str = "1:Wazuh-AWS:";
-const BARRIER: &str = "1:Wazuh-AWS:--test barrier--";
 const MISSING_GROUP_ERROR: &str = "ERROR: The \"get_log_streams\" request failed: An error \
      occurred (ResourceNotFoundException) when calling the DescribeLogStreams operation: The \
      specified log group does not exist.";
@@ -68,15 +66,6 @@ fn world_on(moto: MotoServer) -> World {
 /// missed by a test that runs just after midnight.
 fn recent(world: &World, offset: i64) -> i64 {
     world.today().max(world.now - HOUR_MS) + offset
-}
-
-/// `only_logs_after`'s format, `YYYY-MMM-DD`, for the UTC day holding `millis`.
-fn date_arg(millis: i64) -> String {
-    let date = time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-        .expect("a valid timestamp")
-        .date();
-    let month = date.month().to_string()[..3].to_ascii_uppercase();
-    format!("{:04}-{month}-{:02}", date.year(), date.day())
 }
 
 /// Creates `group` in `region` of the default account with the given streams
@@ -171,32 +160,7 @@ async fn put_in_account(
 /// binary's (one receive queue), so when it shows up nothing is in flight.
 /// This also proves that nothing else arrived, without waiting for a while.
 fn delivered(world: &World) -> Vec<String> {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let barrier = format!("{BARRIER} {}", NEXT.fetch_add(1, Ordering::Relaxed));
-    UnixDatagram::unbound()
-        .expect("a datagram socket")
-        .send_to(barrier.as_bytes(), world.home.queue_socket_path())
-        .expect("the receiver is bound");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let texts = world.analysisd.texts();
-        if texts.contains(&barrier) {
-            return texts
-                .into_iter()
-                .filter(|text| !text.starts_with(BARRIER))
-                .map(|text| {
-                    text.strip_prefix(HEADER)
-                        .unwrap_or_else(|| panic!("datagram without the header: {text:?}"))
-                        .to_owned()
-                })
-                .collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "our own datagram never arrived; received: {texts:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    world.settled(WAIT)
 }
 
 /// One row of our `wodle_aws_cursor` table.

@@ -10,11 +10,11 @@
 
 mod support;
 
-use std::os::unix::net::UnixDatagram;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::ledger::{Ledger, Scale, Tally, report};
+use support::seed::date_arg;
+use support::seed::put_ledger_stream;
 use support::{DAY_MS, Daemon, World};
 use wodle_fault_proxy::{Fault, FaultProxy, FaultRule};
 
@@ -22,7 +22,6 @@ const GROUP: &str = "faults";
 const REGION: &str = "us-east-1";
 const HOUR_MS: i64 = 3_600_000;
 const HEADER: &str = "1:Wazuh-AWS:";
-const BARRIER: &str = "1:Wazuh-AWS:--faults_aws barrier--";
 
 /// How large a test runs: in the suite, a few seconds; under `cargo xtask faults`, larger.
 #[derive(Clone, Copy, Debug)]
@@ -49,15 +48,6 @@ fn size() -> Size {
             commit_every: 1_000,
         },
     )
-}
-
-/// `only_logs_after`'s format, `YYYY-MMM-DD`, for the UTC day holding `millis`.
-fn date_arg(millis: i64) -> String {
-    let date = time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-        .expect("a valid timestamp")
-        .date();
-    let month = date.month().to_string()[..3].to_ascii_uppercase();
-    format!("{:04}-{month}-{:02}", date.year(), date.day())
 }
 
 /// One test's world, ledger and proxy, and what each run delivered.
@@ -125,12 +115,16 @@ impl Case {
         for (group, streams) in groups {
             seeder.create_log_group(group).await;
             for stream in *streams {
-                seeder.create_log_stream(group, stream).await;
-                let start = ledger.put(stream, size.per_stream);
-                let events: Vec<(i64, String)> = (start..start + size.per_stream)
-                    .map(|i| (first + i as i64, Ledger::message(stream, i, body)))
-                    .collect();
-                seeder.put_events(group, stream, &events).await;
+                put_ledger_stream(
+                    &seeder,
+                    &mut ledger,
+                    group,
+                    stream,
+                    size.per_stream,
+                    first,
+                    body,
+                )
+                .await;
             }
         }
         let proxy = FaultProxy::start(&world.moto.endpoint_url());
@@ -192,33 +186,7 @@ impl Case {
     /// Everything analysisd received, once all the binary sent has arrived: a datagram of
     /// ours queues behind the binary's, so when it shows up nothing is in flight.
     fn delivered(&self) -> Vec<String> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let barrier = format!("{BARRIER} {}", NEXT.fetch_add(1, Ordering::Relaxed));
-        UnixDatagram::unbound()
-            .expect("a datagram socket")
-            .send_to(barrier.as_bytes(), self.world.home.queue_socket_path())
-            .expect("the receiver is bound");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let texts = self.world.analysisd.texts();
-            if texts.contains(&barrier) {
-                return texts
-                    .into_iter()
-                    .filter(|text| !text.starts_with(BARRIER))
-                    .map(|text| {
-                        text.strip_prefix(HEADER)
-                            .unwrap_or_else(|| panic!("datagram without the header: {text:?}"))
-                            .to_owned()
-                    })
-                    .collect();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "our own datagram never arrived; {} received",
-                texts.len()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.world.settled(Duration::from_secs(30))
     }
 
     fn tally(&self) -> Tally {

@@ -24,21 +24,13 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
 
 use support::ledger::{Ledger, Scale, Tally, report};
+use support::seed::{date_arg, ledger_events};
 use support::{DAY_MS, Run, StallingReceiver, World};
 
 const GROUP: &str = "backfill";
 const REGION: &str = "us-east-1";
 const KILL_ENV: &str = "WODLE_AWS_TEST_KILL";
 const SIGKILL: i32 = 9;
-
-/// `only_logs_after`'s format, `YYYY-MMM-DD`, for the UTC day holding `millis`.
-fn date_arg(millis: i64) -> String {
-    let date = time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-        .expect("a valid timestamp")
-        .date();
-    let month = date.month().to_string()[..3].to_ascii_uppercase();
-    format!("{:04}-{month}-{:02}", date.year(), date.day())
-}
 
 /// Streams of one group, seeded with ledger events stamped one millisecond
 /// apart from yesterday 01:00 UTC (read from `only_logs_after`, two days ago),
@@ -67,15 +59,7 @@ impl Backfill {
         let mut seeding = Vec::new();
         for name in &names {
             seeder.create_log_stream(GROUP, name).await;
-            let from = ledger.put(name, per_stream);
-            let events: Vec<(i64, String)> = (from..from + per_stream)
-                .map(|i| {
-                    (
-                        first + i as i64,
-                        Ledger::message(name, i, "crash test event"),
-                    )
-                })
-                .collect();
+            let events = ledger_events(&mut ledger, name, per_stream, first, "crash test event");
             let seeder = seeder.clone();
             let name = name.clone();
             seeding.push(tokio::spawn(async move {

@@ -17,10 +17,8 @@ mod support;
 
 use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::ledger::{Ledger, Scale, Tally, report};
 use support::{Run, World};
@@ -28,8 +26,6 @@ use support::{Run, World};
 const GROUP: &str = "db-faults";
 const REGION: &str = "us-east-1";
 const HOOK: &str = "WODLE_AWS_TEST_SQLITE";
-const HEADER: &str = "1:Wazuh-AWS:";
-const BARRIER: &str = "1:Wazuh-AWS:--database faults barrier--";
 /// Only so that a broken binary cannot hang the suite.
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -118,32 +114,7 @@ impl Scenario {
 /// Everything analysisd received so far, once it all arrived: a datagram of
 /// our own is queued behind the binary's and waited for.
 fn settled(world: &World) -> Vec<String> {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let barrier = format!("{BARRIER} {}", NEXT.fetch_add(1, Ordering::Relaxed));
-    UnixDatagram::unbound()
-        .expect("a datagram socket")
-        .send_to(barrier.as_bytes(), world.home.queue_socket_path())
-        .expect("the receiver is bound");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let texts = world.analysisd.texts();
-        if texts.contains(&barrier) {
-            return texts
-                .into_iter()
-                .filter(|text| !text.starts_with(BARRIER))
-                .map(|text| {
-                    text.strip_prefix(HEADER)
-                        .unwrap_or_else(|| panic!("datagram without the header: {text:?}"))
-                        .to_owned()
-                })
-                .collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "our own datagram never arrived; received: {texts:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    world.settled(WAIT)
 }
 
 /// The ERROR lines of a run.

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 pub mod ledger;
+pub mod seed;
 
 use wodle_testkit::{AnalysisdReceiver, AwsFiles, MotoServer, WazuhHome, now_millis};
 
