@@ -149,6 +149,25 @@ impl Tally {
             "{fault}: {self:?} (duplicates allowed: {max_duplicated})"
         );
     }
+
+    /// Adds `other`'s counts: a fault's row sums the tallies of its trials.
+    pub fn add(&mut self, other: &Tally) {
+        self.put += other.put;
+        self.delivered += other.delivered;
+        self.lost += other.lost;
+        self.duplicated += other.duplicated;
+        self.out_of_order += other.out_of_order;
+        self.foreign += other.foreign;
+    }
+
+    /// The tallies of several trials summed.
+    pub fn sum(tallies: &[Tally]) -> Tally {
+        let mut all = Tally::default();
+        for tally in tallies {
+            all.add(tally);
+        }
+        all
+    }
 }
 
 /// One row of `cargo xtask faults`' table. Appended as a JSON line to the file
@@ -157,8 +176,18 @@ pub fn report(fault: &str, trials: usize, tally: &Tally, outcome: &str) {
     let Some(path) = std::env::var_os("WODLE_AWS_FAULTS_REPORT") else {
         return;
     };
+    // The test binary's name (`faults_aws-<hash>`) groups the rows in the table.
+    let suite = std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .map(|stem| stem.split('-').next().unwrap_or_default().to_owned())
+        .unwrap_or_default();
     let line = format!(
-        "{{\"fault\":{},\"trials\":{trials},\"put\":{},\"delivered\":{},\"lost\":{},\"duplicated\":{},\"out_of_order\":{},\"outcome\":{}}}\n",
+        "{{\"suite\":{},\"fault\":{},\"trials\":{trials},\"put\":{},\"delivered\":{},\"lost\":{},\"duplicated\":{},\"out_of_order\":{},\"outcome\":{}}}\n",
+        json_string(&suite),
         json_string(fault),
         tally.put,
         tally.delivered,

@@ -14,6 +14,8 @@ use crate::{cargo, moto_venv, run, workspace_root};
 
 /// The report file's columns, as the tests write them.
 struct Row {
+    /// The test file that measured it (`faults_aws`, ...): rows are grouped by it.
+    suite: String,
     fault: String,
     trials: u64,
     put: u64,
@@ -92,13 +94,15 @@ pub fn faults(args: &[OsString]) -> ExitCode {
             .collect::<Result<Vec<Row>, String>>(),
         Err(error) => Err(format!("cannot read {}: {error}", report.display())),
     };
-    let rows = match rows {
+    let mut rows = match rows {
         Ok(rows) => rows,
         Err(error) => {
             eprintln!("xtask: {error}");
             return ExitCode::FAILURE;
         }
     };
+    // Tests finish in any order; within a file, rows keep the order they were measured in.
+    rows.sort_by(|a, b| a.suite.cmp(&b.suite));
     let table = table(&rows, full);
     print!("{table}");
     let markdown = out_dir.join("faults.md");
@@ -202,6 +206,8 @@ fn parse_row(line: &str) -> Result<Row, String> {
         }
     };
     Ok(Row {
+        // Optional: rows of older reports had none.
+        suite: text("suite").unwrap_or_default(),
         fault: text("fault")?,
         trials: number("trials")?,
         put: number("put")?,
@@ -313,6 +319,7 @@ mod tests {
     #[test]
     fn the_table_has_one_line_per_row_and_escapes_pipes() {
         let rows = [Row {
+            suite: "faults_aws".into(),
             fault: "a|b".into(),
             trials: 1,
             put: 10,
