@@ -465,14 +465,7 @@ fn assert_within_and_report(
 
 /// Adds up the tallies of several trials.
 fn sum(tallies: &[Tally]) -> Tally {
-    tallies.iter().fold(Tally::default(), |all, t| Tally {
-        put: all.put + t.put,
-        delivered: all.delivered + t.delivered,
-        lost: all.lost + t.lost,
-        duplicated: all.duplicated + t.duplicated,
-        out_of_order: all.out_of_order + t.out_of_order,
-        foreign: all.foreign + t.foreign,
-    })
+    Tally::sum(tallies)
 }
 
 /// `(streams, events per stream)` of these tests.

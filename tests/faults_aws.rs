@@ -192,6 +192,13 @@ impl Case {
     fn tally(&self) -> Tally {
         self.ledger.tally(&self.runs)
     }
+
+    /// A new proxy in front of moto, with no faults, after the old one vanished or
+    /// failed every call.
+    fn fresh_endpoint(&mut self) {
+        self.proxy = FaultProxy::start(&self.world.moto.endpoint_url());
+        self.proxy.limit_pages(self.size.page);
+    }
 }
 
 /// How many times each fault is tried, each time at another point of the read: once in the
@@ -213,17 +220,42 @@ impl Trials {
         let tally = case.tally();
         tally.assert_within(&format!("{fault} (trial {})", self.count + 1), 0);
         self.count += 1;
-        self.tally.put += tally.put;
-        self.tally.delivered += tally.delivered;
-        self.tally.lost += tally.lost;
-        self.tally.duplicated += tally.duplicated;
-        self.tally.out_of_order += tally.out_of_order;
-        self.tally.foreign += tally.foreign;
+        self.tally.add(&tally);
     }
 
     fn report(&self, fault: &str, outcome: &str) {
         report(fault, self.count, &self.tally, outcome);
     }
+
+    /// Asserts and reports a fault tried once, on `case`.
+    fn report_one(fault: &str, case: &Case, outcome: &str) {
+        let mut trials = Trials::default();
+        trials.add(fault, case);
+        trials.report(fault, outcome);
+    }
+}
+
+/// Tries `fault` [`trial_count`] times, each on a freshly seeded case whose proxy injects
+/// `rules(trial)`: one run with `args`, which must absorb exactly `injected` faults and
+/// exit 0 with every event delivered once. Reports the trials as one row.
+async fn retried_within_one_run(
+    fault: &str,
+    args: &[&str],
+    injected: usize,
+    outcome: &str,
+    rules: impl Fn(usize) -> Vec<FaultRule>,
+) {
+    let mut trials = Trials::default();
+    for trial in 0..trial_count() {
+        let mut case = Case::seed().await;
+        for rule in rules(trial) {
+            case.proxy.add(rule);
+        }
+        case.run(&[], args).expect_code(0);
+        assert_eq!(case.proxy.injected(), injected);
+        trials.add(fault, &case);
+    }
+    trials.report(fault, outcome);
 }
 
 /// `AWS_MAX_ATTEMPTS` for runs whose fault must exhaust the retries quickly.
@@ -231,23 +263,17 @@ const FEW_ATTEMPTS: (&str, &str) = ("AWS_MAX_ATTEMPTS", "2");
 
 #[tokio::test]
 async fn a_throttling_storm_within_the_retry_budget_costs_nothing() {
-    const FAULT: &str = "ThrottlingException storm (within retries)";
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
+    let fault = "ThrottlingException storm (within retries)";
+    retried_within_one_run(fault, &[], 5, "exit 0; 1 run", |trial| {
         // Two in a row on the listing and three on the pages: the default budget is 10 attempts.
-        case.proxy
-            .add(FaultRule::on("DescribeLogStreams", Fault::Throttle).times(2));
-        case.proxy.add(
+        vec![
+            FaultRule::on("DescribeLogStreams", Fault::Throttle).times(2),
             FaultRule::on("GetLogEvents", Fault::Throttle)
                 .skip(2 + 5 * trial)
                 .times(3),
-        );
-        case.run(&[], &[]).expect_code(0);
-        assert_eq!(case.proxy.injected(), 5);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run");
+        ]
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -284,137 +310,98 @@ async fn a_throttling_storm_beyond_the_retry_budget_fails_clearly_and_a_rerun_co
 
 #[tokio::test]
 async fn bursts_of_server_errors_are_retried() {
-    const FAULT: &str = "5xx bursts";
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
-        case.proxy
-            .add(FaultRule::on("DescribeLogStreams", Fault::ServerError(500)).times(2));
-        case.proxy.add(
+    retried_within_one_run("5xx bursts", &[], 8, "exit 0; 1 run", |trial| {
+        vec![
+            FaultRule::on("DescribeLogStreams", Fault::ServerError(500)).times(2),
             FaultRule::on("GetLogEvents", Fault::ServerError(503))
                 .skip(1 + trial)
                 .times(3),
-        );
-        case.proxy.add(
             FaultRule::on("GetLogEvents", Fault::ServerError(500))
                 .skip(4 + 3 * trial)
                 .times(3),
-        );
-        case.run(&[], &[]).expect_code(0);
-        assert_eq!(case.proxy.injected(), 8);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run");
+        ]
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn connections_reset_before_the_response_are_retried() {
-    const FAULT: &str = "connection reset before response";
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
-        case.proxy.add(FaultRule::on(
-            "DescribeLogStreams",
-            Fault::ResetBeforeResponse,
-        ));
-        case.proxy.add(
+    let fault = "connection reset before response";
+    retried_within_one_run(fault, &[], 4, "exit 0; 1 run", |trial| {
+        vec![
+            FaultRule::on("DescribeLogStreams", Fault::ResetBeforeResponse),
             FaultRule::on("GetLogEvents", Fault::ResetBeforeResponse)
                 .skip(1 + 4 * trial)
                 .times(3),
-        );
-        case.run(&[], &[]).expect_code(0);
-        assert_eq!(case.proxy.injected(), 4);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run");
+        ]
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn connections_reset_mid_body_are_retried() {
-    const FAULT: &str = "connection reset mid-body";
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
-        case.proxy
-            .add(FaultRule::on("DescribeLogStreams", Fault::ResetMidBody));
-        case.proxy.add(
+    let fault = "connection reset mid-body";
+    retried_within_one_run(fault, &[], 4, "exit 0; 1 run", |trial| {
+        vec![
+            FaultRule::on("DescribeLogStreams", Fault::ResetMidBody),
             FaultRule::on("GetLogEvents", Fault::ResetMidBody)
                 .skip(2 + 4 * trial)
                 .times(3),
-        );
-        case.run(&[], &[]).expect_code(0);
-        assert_eq!(case.proxy.injected(), 4);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run");
+        ]
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_stall_past_the_attempt_timeout_is_abandoned_and_retried() {
-    const FAULT: &str = "stall past the attempt timeout";
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
-        // Far longer than the run may take: only the attempt timeout can end these.
-        let stall = Fault::Stall(Duration::from_secs(600));
-        case.proxy
-            .add(FaultRule::on("DescribeLogStreams", stall.clone()));
-        case.proxy.add(
-            FaultRule::on("GetLogEvents", stall)
-                .skip(2 + 4 * trial)
-                .times(2),
-        );
-        case.run(&[], &["--aws-attempt-timeout", "1"])
-            .expect_code(0);
-        assert_eq!(case.proxy.injected(), 3);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run (--aws-attempt-timeout 1)");
+    retried_within_one_run(
+        "stall past the attempt timeout",
+        &["--aws-attempt-timeout", "1"],
+        3,
+        "exit 0; 1 run (--aws-attempt-timeout 1)",
+        |trial| {
+            // Far longer than the run may take: only the attempt timeout can end these.
+            let stall = Fault::Stall(Duration::from_secs(600));
+            vec![
+                FaultRule::on("DescribeLogStreams", stall.clone()),
+                FaultRule::on("GetLogEvents", stall)
+                    .skip(2 + 4 * trial)
+                    .times(2),
+            ]
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn slow_responses_only_slow_the_run() {
-    const FAULT: &str = "slow responses";
     let slow = Scale::from_env().pick(10, 50);
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
-        case.proxy.add(
+    retried_within_one_run("slow responses", &[], slow, "exit 0; 1 run", |trial| {
+        vec![
             FaultRule::any(Fault::Slow(Duration::from_millis(200)))
                 .skip(1 + trial)
                 .times(slow),
-        );
-        case.run(&[], &[]).expect_code(0);
-        assert_eq!(case.proxy.injected(), slow);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run");
+        ]
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn empty_pages_before_the_end_are_followed() {
-    const FAULT: &str = "empty pages before the end";
-    let mut trials = Trials::default();
-    for trial in 0..trial_count() {
-        let mut case = Case::seed().await;
+    let fault = "empty pages before the end";
+    retried_within_one_run(fault, &[], 7, "exit 0; 1 run", |trial| {
         // Empty first pages, then empty pages between full ones, some in a row.
-        case.proxy
-            .add(FaultRule::on("GetLogEvents", Fault::EmptyPage).times(2));
-        case.proxy.add(
+        vec![
+            FaultRule::on("GetLogEvents", Fault::EmptyPage).times(2),
             FaultRule::on("GetLogEvents", Fault::EmptyPage)
                 .skip(3 + trial)
                 .times(3),
-        );
-        case.proxy.add(
             FaultRule::on("GetLogEvents", Fault::EmptyPage)
                 .skip(8 + 3 * trial)
                 .times(2),
-        );
-        case.run(&[], &[]).expect_code(0);
-        assert_eq!(case.proxy.injected(), 7);
-        trials.add(FAULT, &case);
-    }
-    trials.report(FAULT, "exit 0; 1 run");
+        ]
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -558,9 +545,11 @@ async fn pages_of_1_mib_events_arrive_truncated_with_their_identity() {
     for datagram in &case.runs[0] {
         assert_eq!(datagram.len() + HEADER.len(), max_datagram);
     }
-    let mut trials = Trials::default();
-    trials.add(FAULT, &case);
-    trials.report(FAULT, "exit 0; each truncated to --max-datagram, warned");
+    Trials::report_one(
+        FAULT,
+        &case,
+        "exit 0; each truncated to --max-datagram, warned",
+    );
 }
 
 #[tokio::test]
@@ -586,8 +575,7 @@ async fn the_endpoint_vanishing_mid_stream_ends_the_run_and_a_fresh_endpoint_com
             after_failure.delivered > 0 && after_failure.lost > 0,
             "{after_failure:?}"
         );
-        case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
-        case.proxy.limit_pages(case.size.page);
+        case.fresh_endpoint();
         case.run(&[], &[]).expect_code(0);
         // Nothing sent twice: each stream's checkpoint was at its last delivered page.
         trials.add(FAULT, &case);
@@ -605,12 +593,9 @@ async fn an_endpoint_unreachable_from_the_start_ends_the_run_and_a_fresh_endpoin
         .expect_code(12)
         .expect_line_with(&["ERROR: STS GetCallerIdentity failed", "Connection refused"]);
     assert!(case.runs[0].is_empty());
-    case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
-    case.proxy.limit_pages(case.size.page);
+    case.fresh_endpoint();
     case.run(&[], &[]).expect_code(0);
-    let mut trials = Trials::default();
-    trials.add(FAULT, &case);
-    trials.report(FAULT, "exit 12, then exit 0 (fresh endpoint)");
+    Trials::report_one(FAULT, &case, "exit 12, then exit 0 (fresh endpoint)");
 }
 
 #[tokio::test]
@@ -633,8 +618,7 @@ async fn a_listing_that_fails_beyond_the_retries_fails_the_group_and_a_rerun_com
                 &format!("log group \"{GROUP}\""),
             ]);
         assert!(case.runs[0].is_empty());
-        case.proxy = FaultProxy::start(&case.world.moto.endpoint_url());
-        case.proxy.limit_pages(case.size.page);
+        case.fresh_endpoint();
         case.run(&[], &[]).expect_code(0);
         trials.add(FAULT, &case);
     }

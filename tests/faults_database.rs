@@ -74,6 +74,29 @@ impl Scenario {
         seeder.put_events(GROUP, stream, &events).await;
     }
 
+    /// A scenario whose first run delivered `count` events of stream `app`, with
+    /// `count` more put since: a database with checkpoints, and work left.
+    async fn after_a_first_run(count: usize) -> Scenario {
+        let mut scenario = Scenario::new().await;
+        scenario.put("app", count).await;
+        scenario.run(None, &[]).expect_code(0);
+        scenario.put("app", count).await;
+        scenario
+    }
+
+    /// A run without fault that must complete, then the whole scenario's delivery
+    /// (nothing lost, nothing twice) asserted and reported as `fault`'s row.
+    fn rerun_and_report(&mut self, fault: &str, outcome: &str) {
+        self.run(None, &[]).expect_code(0);
+        let tally = self.tally();
+        tally.assert_within(fault, 0);
+        report(fault, 1, &tally, outcome);
+    }
+
+    fn assert_nothing_sent(&self) {
+        assert_eq!(self.last_run(), [] as [String; 0], "nothing is sent");
+    }
+
     fn database(&self) -> PathBuf {
         self.world.database()
     }
@@ -149,10 +172,7 @@ fn lock_path(database: &Path) -> PathBuf {
 async fn a_read_only_database_stops_the_run_before_sending_and_the_next_run_goes_on() {
     let scale = Scale::from_env();
     let per_run = scale.pick(20, 2_000);
-    let mut scenario = Scenario::new().await;
-    scenario.put("app", per_run).await;
-    scenario.run(None, &[]).expect_code(0);
-    scenario.put("app", per_run).await;
+    let mut scenario = Scenario::after_a_first_run(per_run).await;
     scenario.put("new", per_run).await;
     let database = scenario.database();
     let before = bytes(&database);
@@ -171,13 +191,10 @@ async fn a_read_only_database_stops_the_run_before_sending_and_the_next_run_goes
         &run.stderr,
         &format!("WARNING: {HOOK}=read-only: a test hook is armed"),
     );
-    assert_eq!(scenario.last_run(), [] as [String; 0], "nothing is sent");
+    scenario.assert_nothing_sent();
     assert_eq!(bytes(&database), before, "the database is left as it was");
 
-    scenario.run(None, &[]).expect_code(0);
-    let tally = scenario.tally();
-    tally.assert_within("database read-only", 0);
-    report("database read-only", 1, &tally, "exit 5, then exit 0");
+    scenario.rerun_and_report("database read-only", "exit 5, then exit 0");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -205,17 +222,12 @@ async fn garbage_in_place_of_the_database_is_reported_and_left_untouched() {
     );
     assert_contains(error, "or restore a backup.");
     assert_eq!(bytes(&database), garbage);
-    assert_eq!(scenario.last_run(), [] as [String; 0], "nothing is sent");
+    scenario.assert_nothing_sent();
 
     // The first remedy: moved aside, the next run starts over.
     std::fs::rename(&database, database.with_extension("db.corrupt")).expect("move it aside");
-    scenario.run(None, &[]).expect_code(0);
-    let tally = scenario.tally();
-    tally.assert_within("database is garbage", 0);
-    report(
+    scenario.rerun_and_report(
         "database is garbage",
-        1,
-        &tally,
         "exit 5, file untouched; moved aside, exit 0",
     );
 }
@@ -224,10 +236,7 @@ async fn garbage_in_place_of_the_database_is_reported_and_left_untouched() {
 async fn a_damaged_page_is_reported_the_file_is_left_untouched_and_a_backup_restores_the_run() {
     let scale = Scale::from_env();
     let per_run = scale.pick(20, 2_000);
-    let mut scenario = Scenario::new().await;
-    scenario.put("app", per_run).await;
-    scenario.run(None, &[]).expect_code(0);
-    scenario.put("app", per_run).await;
+    let mut scenario = Scenario::after_a_first_run(per_run).await;
     let database = scenario.database();
     let backup = bytes(&database);
 
@@ -272,23 +281,15 @@ async fn a_damaged_page_is_reported_the_file_is_left_untouched_and_a_backup_rest
 
     // The second remedy: the backup goes back, and the run goes on from it.
     std::fs::write(&database, &backup).expect("restore the backup");
-    scenario.run(None, &[]).expect_code(0);
-    let tally = scenario.tally();
-    tally.assert_within("database page damaged", 0);
-    report(
+    scenario.rerun_and_report(
         "database page damaged",
-        1,
-        &tally,
         "exit 5, file untouched; backup restored, exit 0",
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn another_wodle_aws_holding_the_lock_stops_the_run_before_sending() {
-    let mut scenario = Scenario::new().await;
-    scenario.put("app", 10).await;
-    scenario.run(None, &[]).expect_code(0);
-    scenario.put("app", 10).await;
+    let mut scenario = Scenario::after_a_first_run(10).await;
     let database = scenario.database();
     let lock = lock_path(&database);
 
@@ -316,17 +317,12 @@ async fn another_wodle_aws_holding_the_lock_stops_the_run_before_sending() {
             lock = lock.display()
         )
     );
-    assert_eq!(scenario.last_run(), [] as [String; 0], "nothing is sent");
+    scenario.assert_nothing_sent();
     assert_eq!(bytes(&database), before);
 
     drop(holder);
-    scenario.run(None, &[]).expect_code(0);
-    let tally = scenario.tally();
-    tally.assert_within("database locked by another wodle-aws", 0);
-    report(
+    scenario.rerun_and_report(
         "database locked by another wodle-aws",
-        1,
-        &tally,
         "exit 12, then exit 0",
     );
 }
@@ -346,10 +342,7 @@ fn hold_write_transaction(database: &Path) -> rusqlite::Connection {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_writer_holding_sqlite_s_lock_past_the_busy_timeout_stops_the_run_and_loses_nothing() {
-    let mut scenario = Scenario::new().await;
-    scenario.put("app", 10).await;
-    scenario.run(None, &[]).expect_code(0);
-    scenario.put("app", 10).await;
+    let mut scenario = Scenario::after_a_first_run(10).await;
     let database = scenario.database();
     let rows = scenario.world.reference_rows();
 
@@ -369,27 +362,19 @@ async fn a_writer_holding_sqlite_s_lock_past_the_busy_timeout_stops_the_run_and_
         error,
         "Let it finish (or stop it) and run again; no checkpoint was lost.",
     );
-    assert_eq!(scenario.last_run(), [] as [String; 0], "nothing is sent");
+    scenario.assert_nothing_sent();
     drop(holder);
     assert_eq!(scenario.world.reference_rows(), rows, "no checkpoint moved");
 
-    scenario.run(None, &[]).expect_code(0);
-    let tally = scenario.tally();
-    tally.assert_within("database locked by another program", 0);
-    report(
+    scenario.rerun_and_report(
         "database locked by another program",
-        1,
-        &tally,
         "exit 5 after the busy timeout, then exit 0",
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_writer_that_finishes_within_the_busy_timeout_is_waited_for() {
-    let mut scenario = Scenario::new().await;
-    scenario.put("app", 10).await;
-    scenario.run(None, &[]).expect_code(0);
-    scenario.put("app", 10).await;
+    let mut scenario = Scenario::after_a_first_run(10).await;
     let holder = hold_write_transaction(&scenario.database());
     // The default busy timeout (10 s) outlasts the holder by far.
     let release = std::thread::spawn(move || {
@@ -494,12 +479,7 @@ async fn a_disk_filling_mid_run_fails_the_commit_keeps_the_checkpoints_and_the_n
     let mut sent = Vec::new();
     for &margin in &margins {
         let (tally, sent_while_full) = disk_full_trial(margin, streams, per_stream).await;
-        total.put += tally.put;
-        total.delivered += tally.delivered;
-        total.lost += tally.lost;
-        total.duplicated += tally.duplicated;
-        total.out_of_order += tally.out_of_order;
-        total.foreign += tally.foreign;
+        total.add(&tally);
         sent.push(sent_while_full.to_string());
     }
     report(
