@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::{cargo, moto_venv, run, workspace_root};
+use crate::{cargo, moto_server, moto_venv, nextest_installed, run, workspace_root};
 
 /// The report file's columns, as the tests write them.
 struct Row {
@@ -42,14 +42,8 @@ pub fn faults(args: &[OsString]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let moto_server = match moto_venv::ensure_moto_server(&root, &mut |note| {
-        eprintln!("xtask: {note}");
-    }) {
-        Ok(path) => path,
-        Err(error) => {
-            eprintln!("xtask: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(moto_server) = moto_server(&root) else {
+        return ExitCode::FAILURE;
     };
 
     let out_dir = root.join("target").join("faults");
@@ -66,10 +60,7 @@ pub fn faults(args: &[OsString]) -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let with_nextest = cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|output| output.status.success());
+    let with_nextest = nextest_installed();
     let mut suite = cargo();
     if with_nextest {
         suite.args(["nextest", "run", "--no-fail-fast"]);

@@ -85,17 +85,31 @@ fn cargo() -> Command {
     command
 }
 
+/// The path of `moto_server`, installed into target/moto-venv first if missing; `None`
+/// once the reason it is not there is printed.
+fn moto_server(root: &Path) -> Option<PathBuf> {
+    match moto_venv::ensure_moto_server(root, &mut |note| eprintln!("xtask: {note}")) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            None
+        }
+    }
+}
+
+/// Whether `cargo nextest` is installed: the suites fall back to `cargo test` without it.
+fn nextest_installed() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
 fn test(extra: &[OsString]) -> ExitCode {
     let root = workspace_root();
     let started = Instant::now();
-    let moto_server = match moto_venv::ensure_moto_server(&root, &mut |note| {
-        eprintln!("xtask: {note}");
-    }) {
-        Ok(path) => path,
-        Err(error) => {
-            eprintln!("xtask: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(moto_server) = moto_server(&root) else {
+        return ExitCode::FAILURE;
     };
     eprintln!(
         "xtask: moto_server is {} (ready in {:.1?})",
@@ -109,10 +123,7 @@ fn test(extra: &[OsString]) -> ExitCode {
     if !picked_packages {
         selection.push("--workspace".into());
     }
-    let with_nextest = cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|output| output.status.success());
+    let with_nextest = nextest_installed();
 
     let mut suite = cargo();
     if with_nextest {
