@@ -42,5 +42,5 @@ pub use seeder::{
     CloudWatchSeeder, MOTO_DEFAULT_ACCOUNT_ID, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY,
     logs_client, now_millis,
 };
-pub use tls::{TestCa, TlsFront};
+pub use tls::{LoopbackServer, TestCa, TlsFront};
 pub use wazuh_home::WazuhHome;

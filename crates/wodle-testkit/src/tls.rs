@@ -54,9 +54,70 @@ impl TestCa {
 /// to a plain TCP upstream (moto). Its own thread and runtime serve it, so it works under any
 /// runtime flavour of the test; stopped and joined on drop.
 pub struct TlsFront {
+    server: LoopbackServer,
+}
+
+/// A TCP server on a free loopback port that hands every accepted connection to its own
+/// task. Its own thread and current-thread runtime serve it, so it works under any
+/// runtime flavour of the test; stopped and joined on drop.
+pub struct LoopbackServer {
     address: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl LoopbackServer {
+    /// Listens on `127.0.0.1:0` and spawns `serve(connection)` for every connection.
+    pub fn start<F, Fut>(serve: F) -> LoopbackServer
+    where
+        F: Fn(TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let address = listener.local_addr().expect("local address");
+        let (shutdown, mut stop) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the loopback server");
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("a tokio listener");
+                loop {
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        accepted = listener.accept() => {
+                            if let Ok((client, _)) = accepted {
+                                tokio::spawn(serve(client));
+                            }
+                        }
+                    }
+                }
+            });
+        });
+        LoopbackServer {
+            address,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl TlsFront {
@@ -78,44 +139,17 @@ impl TlsFront {
             )
             .expect("the server certificate and key");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener =
-            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let address = listener.local_addr().expect("local address");
-        let (shutdown, mut stop) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for the TLS front");
-            runtime.block_on(async move {
-                let listener = TcpListener::from_std(listener).expect("a tokio listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => {
-                            if let Ok((client, _)) = accepted {
-                                tokio::spawn(relay(acceptor.clone(), client, upstream));
-                            }
-                        }
-                    }
-                }
-            });
-        });
-        TlsFront {
-            address,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        let server = LoopbackServer::start(move |client| relay(acceptor.clone(), client, upstream));
+        TlsFront { server }
     }
 
     /// `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("https://{}", self.address)
+        format!("https://{}", self.server.address)
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.server.address
     }
 }
 
@@ -127,16 +161,5 @@ async fn relay(acceptor: tokio_rustls::TlsAcceptor, client: TcpStream, upstream:
     };
     if let Ok(mut upstream) = TcpStream::connect(upstream).await {
         let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
-    }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

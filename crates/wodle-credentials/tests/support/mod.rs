@@ -8,12 +8,10 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use wodle_testkit::MotoServer;
+use tokio::net::TcpStream;
+use wodle_testkit::{LoopbackServer, MotoServer};
 
 /// One request as the proxy received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,67 +23,11 @@ pub struct Seen {
     pub body: String,
 }
 
-/// A loopback server task on its own thread, stopped and joined on drop.
-struct Background {
-    address: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Background {
-    fn start<F, Fut>(serve: F) -> Background
-    where
-        F: Fn(TcpStream) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
-        let listener =
-            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let address = listener.local_addr().expect("local address");
-        let (shutdown, mut stop) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for the test server");
-            runtime.block_on(async move {
-                let listener = TcpListener::from_std(listener).expect("a tokio listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => {
-                            if let Ok((stream, _)) = accepted {
-                                tokio::spawn(serve(stream));
-                            }
-                        }
-                    }
-                }
-            });
-        });
-        Background {
-            address,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// An HTTP proxy that records every request and relays it: absolute-form requests and
 /// `CONNECT` tunnels to the loopback address they name, origin-form requests to
 /// `upstream` (so it can also stand in front of moto as a recording relay).
 pub struct RecordingProxy {
-    server: Background,
+    server: LoopbackServer,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -93,7 +35,7 @@ impl RecordingProxy {
     pub fn start(upstream: SocketAddr) -> RecordingProxy {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
-        let server = Background::start(move |client| {
+        let server = LoopbackServer::start(move |client| {
             let log = Arc::clone(&log);
             async move {
                 let _ = relay(client, upstream, log).await;
@@ -108,7 +50,7 @@ impl RecordingProxy {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.address)
+        format!("http://{}", self.server.address())
     }
 
     pub fn seen(&self) -> Vec<Seen> {
