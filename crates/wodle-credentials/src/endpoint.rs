@@ -124,31 +124,23 @@ pub async fn resolved_endpoint(
         endpoint: endpoint.clone().unwrap_or_else(|| format!("{service:?}")),
         reason,
     };
+    // Each SDK generates the same resolver API as types of its own: one body for both.
+    macro_rules! resolve_with {
+        ($sdk:ident) => {{
+            use $sdk::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+            let params = Params::builder()
+                .set_region(region)
+                .use_fips(use_fips)
+                .use_dual_stack(use_dual_stack)
+                .set_endpoint(endpoint.clone())
+                .build()
+                .map_err(|e| unresolvable(e.to_string()))?;
+            DefaultResolver::new().resolve_endpoint(&params).await
+        }};
+    }
     let resolved = match service {
-        AwsService::Sts => {
-            use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-            let params = Params::builder()
-                .set_region(region)
-                .use_fips(use_fips)
-                .use_dual_stack(use_dual_stack)
-                .set_endpoint(endpoint.clone())
-                .build()
-                .map_err(|e| unresolvable(e.to_string()))?;
-            DefaultResolver::new().resolve_endpoint(&params).await
-        }
-        AwsService::CloudWatchLogs => {
-            use aws_sdk_cloudwatchlogs::config::endpoint::{
-                DefaultResolver, Params, ResolveEndpoint,
-            };
-            let params = Params::builder()
-                .set_region(region)
-                .use_fips(use_fips)
-                .use_dual_stack(use_dual_stack)
-                .set_endpoint(endpoint.clone())
-                .build()
-                .map_err(|e| unresolvable(e.to_string()))?;
-            DefaultResolver::new().resolve_endpoint(&params).await
-        }
+        AwsService::Sts => resolve_with!(aws_sdk_sts),
+        AwsService::CloudWatchLogs => resolve_with!(aws_sdk_cloudwatchlogs),
     };
     resolved
         .map(|resolved| resolved.url().to_owned())
