@@ -21,7 +21,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use support::ledger::{Ledger, Scale, Tally, report};
-use support::seed::put_ledger_stream;
+use support::seed::{self, put_ledger_stream, wodle_config};
 use support::{Daemon, StallingReceiver, World};
 
 const HEADER: &str = "1:Wazuh-AWS:";
@@ -77,18 +77,10 @@ async fn seed(world: &World, streams: usize, per_stream: usize) -> Seeded {
 
 /// The one-shot command's arguments after `--service cloudwatchlogs`, then `extra`.
 fn one_shot_args(analysisd_timeout: u64, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--service",
-        "cloudwatchlogs",
-        "--aws_log_groups",
-        GROUP,
-        "--regions",
-        REGION,
-        "--commit-every",
-    ]
-    .iter()
-    .map(|arg| (*arg).to_owned())
-    .collect();
+    let mut args: Vec<String> = seed::one_shot_args(GROUP, REGION, &["--commit-every"])
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     args.push(COMMIT_EVERY.to_string());
     args.push("--analysisd-timeout".into());
     args.push(analysisd_timeout.to_string());
@@ -998,15 +990,7 @@ const FINISHED: &str = "INFO: Fetching logs finished.";
 
 /// A config running [`GROUP`] in [`REGION`] every second, from the start.
 fn daemon_args(world: &World, analysisd_timeout: u64) -> Vec<String> {
-    let config = world.write_config(
-        "ossec.conf",
-        &format!(
-            "<wodle name=\"aws-s3\">\n  <disabled>no</disabled>\n  <interval>1s</interval>\n  \
-             <run_on_start>yes</run_on_start>\n  <service type=\"cloudwatchlogs\">\n    \
-             <aws_log_groups>{GROUP}</aws_log_groups>\n    <regions>{REGION}</regions>\n  \
-             </service>\n</wodle>\n"
-        ),
-    );
+    let config = world.write_config("ossec.conf", &wodle_config(GROUP, REGION, "1s"));
     [
         "run",
         "--config",

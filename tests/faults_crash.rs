@@ -24,7 +24,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
 
 use support::ledger::{Ledger, Scale, Tally, report};
-use support::seed::{date_arg, ledger_events};
+use support::seed::{self, date_arg, ledger_events};
 use support::{DAY_MS, Run, StallingReceiver, World};
 
 const GROUP: &str = "backfill";
@@ -91,21 +91,13 @@ impl Backfill {
 
     /// The flags of a one-shot run over the whole backfill.
     fn one_shot_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--service",
-            "cloudwatchlogs",
-            "--aws_log_groups",
-            GROUP,
-            "--regions",
-            REGION,
-            "--only_logs_after",
-            &date_arg(self.first - DAY_MS),
-            "--queue-socket",
-            self.analysisd.path().to_str().expect("a UTF-8 path"),
-        ]
-        .iter()
-        .map(|arg| arg.to_string())
-        .collect();
+        let after = date_arg(self.first - DAY_MS);
+        let socket = self.analysisd.path().to_str().expect("a UTF-8 path");
+        let flags = ["--only_logs_after", &after, "--queue-socket", socket];
+        let mut args: Vec<String> = seed::one_shot_args(GROUP, REGION, &flags)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         args.extend(extra.iter().map(|arg| arg.to_string()));
         args
     }
@@ -226,6 +218,13 @@ impl Kill {
     }
 }
 
+/// `kind` of kill at each of `suite`'s points in the test suite, at each of `full`'s under
+/// `cargo xtask faults`, in that order.
+fn kill_points(kind: fn(u64) -> Kill, suite: &[u64], full: &[u64]) -> Vec<Kill> {
+    let points = Scale::from_env().pick(suite, full);
+    points.iter().copied().map(kind).collect()
+}
+
 /// Seeds the backfill, chains `kills` over it in one database, completes it,
 /// and checks and reports what each kill cost.
 async fn chained_kills(fault: &str, kills: &[Kill]) {
@@ -304,23 +303,11 @@ async fn chained_kills(fault: &str, kills: &[Kill]) {
 async fn sigkill_mid_page_resends_only_what_followed_the_last_commit() {
     // Points that are neither a multiple of the commit interval nor a page
     // boundary (moto's pages hold 10,000 events; a CI stream is one page).
-    let kills = Scale::from_env().pick(
-        vec![
-            Kill::Delivered(1_337),
-            Kill::Delivered(523),
-            Kill::Delivered(1_871),
-        ],
-        vec![
-            Kill::Delivered(4_321),
-            Kill::Delivered(7_777),
-            Kill::Delivered(2_345),
-            Kill::Delivered(9_999),
-            Kill::Delivered(6_543),
-            Kill::Delivered(3_210),
-            Kill::Delivered(11_111),
-            Kill::Delivered(5_432),
-            Kill::Delivered(8_765),
-            Kill::Delivered(1_234),
+    let kills = kill_points(
+        Kill::Delivered,
+        &[1_337, 523, 1_871],
+        &[
+            4_321, 7_777, 2_345, 9_999, 6_543, 3_210, 11_111, 5_432, 8_765, 1_234,
         ],
     );
     chained_kills("SIGKILL mid-page", &kills).await;
@@ -328,39 +315,13 @@ async fn sigkill_mid_page_resends_only_what_followed_the_last_commit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_commit_rolls_back_and_resends_one_commit_interval() {
-    let kills = Scale::from_env().pick(
-        vec![
-            Kill::CommitWritten(4),
-            Kill::CommitWritten(1),
-            Kill::CommitWritten(7),
-        ],
-        vec![
-            Kill::CommitWritten(3),
-            Kill::CommitWritten(12),
-            Kill::CommitWritten(1),
-            Kill::CommitWritten(20),
-            Kill::CommitWritten(7),
-            Kill::CommitWritten(9),
-            Kill::CommitWritten(15),
-        ],
-    );
+    let kills = kill_points(Kill::CommitWritten, &[4, 1, 7], &[3, 12, 1, 20, 7, 9, 15]);
     chained_kills("SIGKILL mid-commit", &kills).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_right_after_a_commit_resends_nothing() {
-    let kills = Scale::from_env().pick(
-        vec![Kill::Committed(3), Kill::Committed(6)],
-        vec![
-            Kill::Committed(5),
-            Kill::Committed(11),
-            Kill::Committed(2),
-            Kill::Committed(17),
-            Kill::Committed(8),
-            Kill::Committed(13),
-            Kill::Committed(4),
-        ],
-    );
+    let kills = kill_points(Kill::Committed, &[3, 6], &[5, 11, 2, 17, 8, 13, 4]);
     chained_kills("SIGKILL after a commit", &kills).await;
 }
 
@@ -368,14 +329,7 @@ async fn sigkill_right_after_a_commit_resends_nothing() {
 async fn an_unparsable_kill_point_is_a_startup_error_naming_the_variable() {
     let world = World::new();
     for value in ["delivered", "delivered=0", "sent=3", "committed=x"] {
-        let mut command = world.command(&[
-            "--service",
-            "cloudwatchlogs",
-            "--aws_log_groups",
-            GROUP,
-            "--regions",
-            REGION,
-        ]);
+        let mut command = world.command(&seed::one_shot_args(GROUP, REGION, &[]));
         command.env(KILL_ENV, value);
         let run = Run::of(command);
         run.expect_code(1);

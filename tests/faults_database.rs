@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use support::ledger::{Ledger, Scale, Tally, report};
+use support::seed::one_shot_args;
 use support::{Run, World};
 
 const GROUP: &str = "db-faults";
@@ -104,16 +105,7 @@ impl Scenario {
     /// A one-shot run over the group; `hook` arms `WODLE_AWS_TEST_SQLITE`.
     /// Its datagrams are recorded as one run.
     fn run(&mut self, hook: Option<&str>, extra: &[&str]) -> Run {
-        let mut args = vec![
-            "--service",
-            "cloudwatchlogs",
-            "--aws_log_groups",
-            GROUP,
-            "--regions",
-            REGION,
-        ];
-        args.extend_from_slice(extra);
-        let mut command = self.world.command(&args);
+        let mut command = self.world.command(&one_shot_args(GROUP, REGION, extra));
         match hook {
             Some(hook) => command.env(HOOK, hook),
             None => command.env_remove(HOOK),

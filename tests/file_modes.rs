@@ -14,6 +14,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support::seed::{one_shot_args, wodle_config};
 use support::{Run, World};
 
 const GROUP: &str = "modes";
@@ -66,15 +67,7 @@ async fn seed(world: &World, count: usize) -> Vec<String> {
 async fn files_we_create_are_for_owner_and_group_only_even_under_umask_000() {
     let world = World::new();
     let sent = seed(&world, 3).await;
-    let config = world.write_config(
-        "ossec.conf",
-        &format!(
-            "<wodle name=\"aws-s3\">\n  <disabled>no</disabled>\n  <interval>1h</interval>\n  \
-             <run_on_start>yes</run_on_start>\n  <service type=\"cloudwatchlogs\">\n    \
-             <aws_log_groups>{GROUP}</aws_log_groups>\n    <regions>{REGION}</regions>\n  \
-             </service>\n</wodle>\n"
-        ),
-    );
+    let config = world.write_config("ossec.conf", &wodle_config(GROUP, REGION, "1h"));
     std::fs::create_dir_all(world.home.logs_dir()).expect("create logs/");
     let command = world.command(&[
         "run",
@@ -114,14 +107,7 @@ async fn an_existing_database_keeps_its_mode() {
     let database = world.database();
     std::fs::write(&database, b"").expect("an empty database");
     std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
-    let command = world.command(&[
-        "--service",
-        "cloudwatchlogs",
-        "--aws_log_groups",
-        GROUP,
-        "--regions",
-        REGION,
-    ]);
+    let command = world.command(&one_shot_args(GROUP, REGION, &[]));
     Run::of(with_umask(&command, "000")).expect_code(0);
     assert_eq!(world.wait_received(sent.len()), sent);
     assert_eq!(mode(&database), 0o600);

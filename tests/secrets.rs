@@ -26,7 +26,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use support::{CONFIG, CREDENTIALS, Run, World};
+use support::{CONFIG, CREDENTIALS, Run, World, seed};
 use wodle_testkit::{AwsFiles, MotoServer};
 
 /// The access key id of every canary: it may appear (see the module's doc).
@@ -191,16 +191,7 @@ fn keys_config(dir: &Path, schedule: &str, extra: &str) -> PathBuf {
 }
 
 fn one_shot_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--service",
-        "cloudwatchlogs",
-        "--aws_log_groups",
-        GROUP,
-        "--regions",
-        "us-east-1",
-    ];
-    args.extend_from_slice(extra);
-    args
+    seed::one_shot_args(GROUP, "us-east-1", extra)
 }
 
 /// The environment's keys, for the SDK's default chain.

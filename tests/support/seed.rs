@@ -1,6 +1,7 @@
 //! What several end-to-end test files did alike: seeding moto streams with
-//! ledger events, `only_logs_after`'s date format, and reading what analysisd
-//! received once everything the binary sent has arrived.
+//! ledger events, the one-shot command's flags and `run`'s config for one group,
+//! `only_logs_after`'s date format, and reading what analysisd received once
+//! everything the binary sent has arrived.
 
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +16,30 @@ use super::ledger::Ledger;
 pub const HEADER: &str = "1:Wazuh-AWS:";
 /// A datagram of the test's own, never a ledger event's (those name a stream).
 const BARRIER: &str = "1:Wazuh-AWS:--test barrier--";
+
+/// The one-shot command's arguments reading `group` in `region`, then `extra`.
+pub fn one_shot_args<'a>(group: &'a str, region: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--service",
+        "cloudwatchlogs",
+        "--aws_log_groups",
+        group,
+        "--regions",
+        region,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// An ossec.conf whose wodle reads `group` in `region` every `interval`, from the start.
+pub fn wodle_config(group: &str, region: &str, interval: &str) -> String {
+    format!(
+        "<wodle name=\"aws-s3\">\n  <disabled>no</disabled>\n  <interval>{interval}</interval>\n  \
+         <run_on_start>yes</run_on_start>\n  <service type=\"cloudwatchlogs\">\n    \
+         <aws_log_groups>{group}</aws_log_groups>\n    <regions>{region}</regions>\n  \
+         </service>\n</wodle>\n"
+    )
+}
 
 /// `only_logs_after`'s format, `YYYY-MMM-DD`, for the UTC day holding `millis`.
 pub fn date_arg(millis: i64) -> String {
