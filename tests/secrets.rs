@@ -50,6 +50,16 @@ const CANARIES: [&str; 6] = [
 /// temporary credentials of an assumed role.
 const MOTO_TOKEN_PREFIX: &str = "FQoGZXIvYXdzEBYaD";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/canary-reader";
+/// The one-shot run through the role, at the debug level that logs the most; the same
+/// flags whether AWS accepts the keys or refuses them, so that only the answer differs.
+const ROLE_FLAGS: &[&str] = &[
+    "--aws_profile",
+    "canary",
+    "--iam_role_arn",
+    ROLE_ARN,
+    "-d",
+    "3",
+];
 const GROUP: &str = "canary-group";
 /// The deprecated one-shot flags with the canary key, at debug level 3.
 const FLAGS: [&str; 6] = [
@@ -235,17 +245,7 @@ async fn no_secret_reaches_any_output_file_or_database_at_debug_levels_2_and_3()
             "one-shot environment",
             with_env_keys(world.command(&one_shot_args(&debug3))),
         ),
-        (
-            "one-shot role",
-            world.command(&one_shot_args(&[
-                "--aws_profile",
-                "canary",
-                "--iam_role_arn",
-                ROLE_ARN,
-                "-d",
-                "3",
-            ])),
-        ),
+        ("one-shot role", world.command(&one_shot_args(ROLE_FLAGS))),
     ];
     for (label, command) in runs {
         let run = Run::of(command);
@@ -341,14 +341,7 @@ async fn no_secret_reaches_any_output_or_file_when_aws_refuses_the_keys_or_the_c
         ),
         (
             "refused one-shot role",
-            on_strict(world.command(&one_shot_args(&[
-                "--aws_profile",
-                "canary",
-                "--iam_role_arn",
-                ROLE_ARN,
-                "-d",
-                "3",
-            ]))),
+            on_strict(world.command(&one_shot_args(ROLE_FLAGS))),
         ),
         (
             "refused run --once -d 3",

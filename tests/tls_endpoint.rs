@@ -8,7 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use support::{Run, World};
+use support::{Run, World, seed};
 use wodle_testkit::{TestCa, TlsFront};
 
 /// moto behind TLS, the CA on disk, and a stream of three recent events.
@@ -67,16 +67,7 @@ impl Tls {
 
     fn one_shot(&self, bundle: bool) -> Run {
         Run::of(self.command(
-            &[
-                "--service",
-                "cloudwatchlogs",
-                "--aws_log_groups",
-                "secure",
-                "--regions",
-                "us-east-1",
-                "-d",
-                "1",
-            ],
+            &seed::one_shot_args("secure", "us-east-1", &["-d", "1"]),
             bundle,
         ))
     }
@@ -162,13 +153,7 @@ async fn plain_http_endpoint_flags_get_one_warning_with_debug_and_none_at_level_
     let moto = tls.world.moto.endpoint_url();
     let warning = support::plain_http_warning(&moto);
     let one_shot = |debug: &str, sts: &str, env: Option<&str>| {
-        let mut command = tls.world.command(&[
-            "--service",
-            "cloudwatchlogs",
-            "--aws_log_groups",
-            "secure",
-            "--regions",
-            "us-east-1",
+        let flags = [
             "--sts_endpoint",
             sts,
             "--service_endpoint",
@@ -176,7 +161,10 @@ async fn plain_http_endpoint_flags_get_one_warning_with_debug_and_none_at_level_
             "--reparse",
             "-d",
             debug,
-        ]);
+        ];
+        let mut command = tls
+            .world
+            .command(&seed::one_shot_args("secure", "us-east-1", &flags));
         command.env("AWS_CA_BUNDLE", &tls.ca_file);
         match env {
             Some(url) => command.env("AWS_ENDPOINT_URL", url),
