@@ -511,6 +511,17 @@ fn back_after_a_while(analysisd: &mut Analysisd) {
     analysisd.rebind();
 }
 
+/// Runs `trial` once at each of [`fault_points`] over [`sizes`]'s streams (each
+/// trial seeds a world of its own) and returns the trials' tallies.
+async fn at_fault_points(mut trial: impl AsyncFnMut(usize) -> Tally) -> Vec<Tally> {
+    let (streams, per_stream) = sizes();
+    let mut tallies = Vec::new();
+    for point in fault_points(streams * per_stream) {
+        tallies.push(trial(point).await);
+    }
+    tallies
+}
+
 /// Reports the trials of one fault as one row: their tallies summed, each
 /// trial allowed `max_duplicated_per_trial` events twice.
 fn report_trials(fault: &str, tallies: &[Tally], max_duplicated_per_trial: usize, outcome: &str) {
@@ -576,10 +587,7 @@ fn fault_points(total: usize) -> Vec<usize> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analysisd_gone_mid_run_exits_11_and_the_rerun_delivers_the_rest() {
-    let (streams, per_stream) = sizes();
-    let points = fault_points(streams * per_stream);
-    let mut tallies = Vec::new();
-    for &point in &points {
+    let tallies = at_fault_points(async |point| {
         let (world, seeded) = seeded_world().await;
         let mut analysisd = bind_receiver(&world, point);
 
@@ -606,8 +614,9 @@ async fn analysisd_gone_mid_run_exits_11_and_the_rerun_delivers_the_rest() {
         let tally = seeded.ledger.tally(&[first, second]);
         // What was delivered after the last commit may come again.
         tally.assert_within("analysisd gone mid-run", COMMIT_EVERY);
-        tallies.push(tally);
-    }
+        tally
+    })
+    .await;
     report_trials(
         "analysisd gone mid-run",
         &tallies,
@@ -618,10 +627,7 @@ async fn analysisd_gone_mid_run_exits_11_and_the_rerun_delivers_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analysisd_gone_and_back_within_the_timeout_the_run_goes_on() {
-    let (streams, per_stream) = sizes();
-    let points = fault_points(streams * per_stream);
-    let mut tallies = Vec::new();
-    for &point in &points {
+    let tallies = at_fault_points(async |point| {
         let (world, seeded) = seeded_world().await;
         let mut analysisd = bind_receiver(&world, point);
 
@@ -632,8 +638,9 @@ async fn analysisd_gone_and_back_within_the_timeout_the_run_goes_on() {
         expect_exit(&mut daemon, 0);
         let tally = seeded.ledger.tally(&[analysisd.take_texts()]);
         tally.assert_within("analysisd gone and back mid-run", 0);
-        tallies.push(tally);
-    }
+        tally
+    })
+    .await;
     report_trials("analysisd gone and back mid-run", &tallies, 0, "exit 0");
 }
 
@@ -690,10 +697,7 @@ async fn analysisd_stopped_with_its_socket_removed_and_back_within_the_timeout_t
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analysisd_not_reading_exits_11_stalled_and_the_rerun_completes() {
-    let (streams, per_stream) = sizes();
-    let points = fault_points(streams * per_stream);
-    let mut tallies = Vec::new();
-    for &point in &points {
+    let tallies = at_fault_points(async |point| {
         let (world, seeded) = seeded_world().await;
         let analysisd = StallingReceiver::bind(world.home.queue_socket_path(), point);
 
@@ -715,8 +719,9 @@ async fn analysisd_not_reading_exits_11_stalled_and_the_rerun_completes() {
         let second = flushed_after(&analysisd, &first);
         let tally = seeded.ledger.tally(&[first, second]);
         tally.assert_within("analysisd not reading", COMMIT_EVERY);
-        tallies.push(tally);
-    }
+        tally
+    })
+    .await;
     report_trials(
         "analysisd not reading (queue full)",
         &tallies,
@@ -727,10 +732,7 @@ async fn analysisd_not_reading_exits_11_stalled_and_the_rerun_completes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analysisd_reading_again_before_the_timeout_loses_and_repeats_nothing() {
-    let (streams, per_stream) = sizes();
-    let points = fault_points(streams * per_stream);
-    let mut tallies = Vec::new();
-    for &point in &points {
+    let tallies = at_fault_points(async |point| {
         let (world, seeded) = seeded_world().await;
         let analysisd = StallingReceiver::bind(world.home.queue_socket_path(), point);
 
@@ -742,8 +744,9 @@ async fn analysisd_reading_again_before_the_timeout_loses_and_repeats_nothing() 
         expect_exit(&mut daemon, 0);
         let tally = seeded.ledger.tally(&[analysisd.flush()]);
         tally.assert_within("analysisd reading again", 0);
-        tallies.push(tally);
-    }
+        tally
+    })
+    .await;
     report_trials("analysisd stalls, then reads again", &tallies, 0, "exit 0");
 }
 
@@ -795,10 +798,7 @@ fn sigint_while_analysisd_is_stuck_ends_the_run_without_waiting_out_the_timeout(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analysisd_restarted_mid_run_is_reconnected_nothing_lost_nothing_twice() {
-    let (streams, per_stream) = sizes();
-    let points = fault_points(streams * per_stream);
-    let mut tallies = Vec::new();
-    for &point in &points {
+    let tallies = at_fault_points(async |point| {
         let (world, seeded) = seeded_world().await;
         let mut analysisd = bind_receiver(&world, point);
 
@@ -808,8 +808,9 @@ async fn analysisd_restarted_mid_run_is_reconnected_nothing_lost_nothing_twice()
         expect_exit(&mut daemon, 0);
         let tally = seeded.ledger.tally(&[analysisd.take_texts()]);
         tally.assert_within("analysisd restarted mid-run", 0);
-        tallies.push(tally);
-    }
+        tally
+    })
+    .await;
     report_trials(
         "analysisd restarted mid-run",
         &tallies,
@@ -1035,10 +1036,7 @@ async fn in_run_mode_an_interval_without_analysisd_is_caught_up_by_the_next() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn in_run_mode_analysisd_gone_mid_run_the_next_interval_delivers_the_rest() {
-    let (streams, per_stream) = sizes();
-    let points = fault_points(streams * per_stream);
-    let mut tallies = Vec::new();
-    for &point in &points {
+    let tallies = at_fault_points(async |point| {
         let (world, seeded) = seeded_world().await;
         let mut analysisd = bind_receiver(&world, point);
 
@@ -1058,8 +1056,9 @@ async fn in_run_mode_analysisd_gone_mid_run_the_next_interval_delivers_the_rest(
             .ledger
             .tally(&[[first, analysisd.take_texts()].concat()]);
         tally.assert_within("run mode: analysisd gone mid-run", 0);
-        tallies.push(tally);
-    }
+        tally
+    })
+    .await;
     report_trials(
         "run mode: analysisd gone mid-run",
         &tallies,
