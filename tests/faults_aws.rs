@@ -461,7 +461,10 @@ async fn an_expired_stored_token_falls_back_to_reading_by_time() {
         assert_eq!(case.proxy.injected() - throttled, case.size.streams);
         trials.add(FAULT, &case);
     }
-    trials.report(FAULT, "exit 16, then exit 0");
+    trials.report(
+        FAULT,
+        "exit 0 on the rejected tokens (stored by a setup run throttled to exit 16)",
+    );
 }
 
 #[tokio::test]
