@@ -1,5 +1,5 @@
 //! Project automation: `cargo xtask test` sets up and runs every test, `cargo xtask demo`
-//! runs the main job.
+//! runs the main job, `cargo xtask bench` measures it.
 //!
 //! Plain `std`, so that it builds in seconds before anything else. The demo itself needs the
 //! AWS SDK and SQLite, so it is a package of its own (`xtask/demo`) that this builds and runs.
@@ -17,6 +17,8 @@ mod fuzz;
 
 mod faults;
 
+mod bench;
+
 const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS...]
 
@@ -26,8 +28,9 @@ Commands:
                   into target/moto-venv if missing, exports WODLE_AWS_MOTO_SERVER, runs
                   `cargo nextest run --workspace --all-targets --no-fail-fast` (or
                   `cargo test` when cargo-nextest is not installed), then the doc
-                  tests. ARGS go to the first run; `-p NAME` narrows both runs to
-                  those packages.
+                  tests, then `bench --smoke` (the benchmark at tiny sizes). ARGS go
+                  to the first run; `-p NAME` narrows both runs to those packages and
+                  skips the benchmark.
   demo            Run the main job without AWS: builds wodle-aws, starts moto (installing
                   it like `test` if missing), seeds the log group `apache-access` with
                   sample Apache access logs, runs `wodle-aws --service cloudwatchlogs`
@@ -48,6 +51,17 @@ Commands:
                   60) per target, every target unless one is named: ossec_conf,
                   only_logs_after, interval, regions, cli, discard_regex. Exits
                   non-zero on a crash or hang and prints the input's path.
+  bench [--smoke] [--json PATH]
+                  Benchmark the release build (built first) on this machine: events/s,
+                  CPU per million events and peak RSS from a fast replay server and from
+                  moto, 1,000 streams and their idle rerun (API calls), every commercial
+                  region with 100 ms of latency per call, start-up to the first API call,
+                  a 5,000,000-event backlog, and the binary's size. Prints a table against
+                  the targets of issue 5 and writes it as JSON (default
+                  target/bench/bench.json). `--smoke` runs the debug build at tiny sizes
+                  without targets (target/bench/bench-smoke.json); `test` runs it after
+                  the whole suite. Exits non-zero only if a scenario fails or delivers a
+                  wrong number of events; missed targets are reported.
   help            Show this.
 ";
 
@@ -60,6 +74,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&rest),
         Some("fuzz") => fuzz::run(&workspace_root(), &rest),
         Some("faults") => faults::faults(&rest),
+        Some("bench") => bench::bench(&rest),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -153,7 +168,12 @@ fn test(extra: &[OsString]) -> ExitCode {
     }
     let mut doc = cargo();
     doc.arg("test").args(&selection).arg("--doc");
-    run(doc.env(moto_venv::MOTO_SERVER_ENV, &moto_server))
+    let status = run(doc.env(moto_venv::MOTO_SERVER_ENV, &moto_server));
+    if status != ExitCode::SUCCESS || picked_packages {
+        return status;
+    }
+    // The benchmark at tiny sizes: every scenario must still complete (no thresholds).
+    bench::bench(&["--smoke".into()])
 }
 
 /// The packages with no library target: the deployable binary (the root
