@@ -77,8 +77,19 @@ pub enum SendOutcome {
 ///
 /// The buffer is the caller's so that one allocation serves a whole run.
 pub fn frame(message: &[u8], limit: DatagramLimit, datagram: &mut Vec<u8>) -> SendOutcome {
-    let kept = truncate_at_char_boundary(message, limit.max_message_len());
     datagram.clear();
+    frame_after(message, limit, datagram)
+}
+
+/// [`frame`], appending the datagram to what `buffer` already holds: a batch
+/// frames all its events back to back in one buffer, without a copy each.
+pub(crate) fn frame_after(
+    message: &[u8],
+    limit: DatagramLimit,
+    datagram: &mut Vec<u8>,
+) -> SendOutcome {
+    let kept = truncate_at_char_boundary(message, limit.max_message_len());
+    datagram.reserve(HEADER.len() + kept.len());
     datagram.extend_from_slice(HEADER);
     datagram.extend_from_slice(kept);
     if kept.len() == message.len() {

@@ -5,7 +5,7 @@ use std::io;
 use std::ops::Range;
 use std::os::unix::net::UnixDatagram;
 
-use crate::frame::{DatagramLimit, SendOutcome, frame};
+use crate::frame::{DatagramLimit, HEADER, SendOutcome, frame, frame_after};
 
 /// Datagrams waiting for the kernel to take them.
 pub(crate) trait Outbox {
@@ -78,7 +78,13 @@ impl<'a> Batch<'a> {
             messages,
             sent: 0,
             outcomes: Vec::with_capacity(messages.len()),
-            buffer: Vec::new(),
+            // One allocation for the whole batch's datagrams.
+            buffer: Vec::with_capacity(
+                messages
+                    .iter()
+                    .map(|message| HEADER.len() + message.len().min(limit.max_message_len()))
+                    .sum(),
+            ),
             spans: Vec::with_capacity(messages.len()),
             framed_from: 0,
         };
@@ -93,15 +99,14 @@ impl<'a> Batch<'a> {
     }
 
     fn frame_unsent(&mut self, limit: DatagramLimit) {
-        let mut datagram = Vec::new();
         self.outcomes.truncate(self.sent);
         self.buffer.clear();
         self.spans.clear();
         self.framed_from = self.sent;
         for message in &self.messages[self.sent..] {
-            self.outcomes.push(frame(message, limit, &mut datagram));
             let start = self.buffer.len();
-            self.buffer.extend_from_slice(&datagram);
+            self.outcomes
+                .push(frame_after(message, limit, &mut self.buffer));
             self.spans.push(start..self.buffer.len());
         }
     }

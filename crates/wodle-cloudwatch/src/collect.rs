@@ -23,6 +23,28 @@ use crate::reader::{PullError, ReaderQuota, StreamPosition, StreamReader};
 /// How many streams are read at once when nothing else is configured.
 pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 16;
 
+/// The bytes of pages a service holds at once, fetched or being fetched:
+/// eight of the largest pages AWS sends, so that memory stays well under
+/// 64 MB with any number of streams, while small pages (the usual case)
+/// leave room for every stream to have its next page on the way.
+const PAGE_BUDGET: usize = 8 * FETCH_RESERVE as usize;
+
+/// What one GetLogEvents call may need until its page is known: AWS's
+/// largest answer (1 MB of messages, 10,000 events) as JSON, and decoded.
+const FETCH_RESERVE: u32 = 3 * 1024 * 1024;
+
+/// The memory a page holds while it waits for the owner, in bytes.
+fn page_cost(page: &crate::reader::Page) -> usize {
+    std::mem::size_of_val(page)
+        + page.next_forward_token.capacity()
+        + page.events.capacity() * std::mem::size_of::<crate::reader::LogEvent>()
+        + page
+            .events
+            .iter()
+            .map(|event| event.message.capacity())
+            .sum::<usize>()
+}
+
 /// The idle lag when nothing else is configured: AWS updates a stream's
 /// `lastIngestionTime` "typically in less than an hour".
 pub const DEFAULT_IDLE_STREAM_LAG: Duration = Duration::from_secs(3600);
@@ -109,6 +131,7 @@ pub async fn collect_service(
         owner,
         stop: stop.clone(),
         stream_permits: Arc::new(Semaphore::new(concurrency)),
+        page_budget: Arc::new(Semaphore::new(PAGE_BUDGET)),
         listing_permits: Arc::new(Semaphore::new(concurrency)),
     };
     let mut groups = JoinSet::new();
@@ -154,6 +177,10 @@ struct Shared {
     stop: CancellationToken,
     /// Streams read at once.
     stream_permits: Arc<Semaphore>,
+    /// Bytes of pages in flight (being fetched, queued for the owner, being
+    /// delivered): what bounds memory, whatever the number of streams and
+    /// however long the backlog.
+    page_budget: Arc<Semaphore>,
     /// Groups listed at once (separate from the streams' permits, which
     /// listed groups' readers hold).
     listing_permits: Arc<Semaphore>,
@@ -339,7 +366,11 @@ async fn read_stream(
     _permit: tokio::sync::OwnedSemaphorePermit,
 ) -> StreamOutcome {
     let Shared {
-        run, owner, stop, ..
+        run,
+        owner,
+        stop,
+        page_budget,
+        ..
     } = &shared;
     let quota = ReaderQuota {
         limits: run.limits.clone(),
@@ -353,7 +384,7 @@ async fn read_stream(
             (&group, &stream.name),
             id,
             segment,
-            (owner, &quota),
+            (owner, &quota, page_budget),
             stop,
         );
         match read.await {
@@ -432,7 +463,7 @@ async fn read_segment(
     (group, stream): (&str, &str),
     id: StreamId,
     segment: crate::plan::SegmentPlan,
-    (owner, quota): (&OwnerHandle, &ReaderQuota),
+    (owner, quota, budget): (&OwnerHandle, &ReaderQuota, &Arc<Semaphore>),
     stop: &CancellationToken,
 ) -> Result<SegmentEnd, SegmentError> {
     let reader_for = |request| {
@@ -461,12 +492,25 @@ async fn read_segment(
         }
         // A stop abandons the request in flight: its page was not handed
         // over, so the cursor still points at it and the next run fetches it.
-        let next = tokio::select! {
+        // The largest page AWS can send is reserved before asking for it;
+        // what the page does not use is given back once it is here.
+        let fetch = async {
+            let Ok(mut held) = Arc::clone(budget).acquire_many_owned(FETCH_RESERVE).await else {
+                return (None, Err(SegmentError::OwnerGone));
+            };
+            let next = reader.next_page().await;
+            if let Ok(Some(page)) = &next {
+                let cost = page_cost(page).clamp(1, held.num_permits());
+                drop(held.split(held.num_permits() - cost));
+            }
+            (Some(held), Ok(next))
+        };
+        let (held, next) = tokio::select! {
             biased;
             () = stop.cancelled() => return Ok(SegmentEnd::Stopped),
-            next = reader.next_page() => next,
+            fetched = fetch => fetched,
         };
-        let page = match next {
+        let page = match next? {
             Ok(Some(page)) => page,
             Ok(None) => {
                 owner
@@ -518,6 +562,7 @@ async fn read_segment(
                     segment: kind,
                     page,
                     first,
+                    held,
                 })
                 .await?;
         }
