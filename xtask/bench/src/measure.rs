@@ -51,8 +51,11 @@ pub fn run_child(mut command: Command, scratch: &Path) -> Result<ChildRun, Bench
         .map_err(|e| BenchError::io("start wodle-aws", e))?;
     let pid = libc::pid_t::try_from(child.id())
         .map_err(|_| BenchError::Failed(format!("pid {} out of range", child.id())))?;
-    let (status, usage) = wait4(pid).map_err(|e| BenchError::io("wait for wodle-aws", e))?;
+    let peak = PeakRssSampler::start(pid);
+    let waited = wait4(pid);
     let wall = spawned_at.elapsed();
+    let peak_rss_bytes = peak.stop();
+    let (status, usage) = waited.map_err(|e| BenchError::io("wait for wodle-aws", e))?;
     // Reaped above: the handle has nothing left to wait for.
     drop(child);
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
@@ -71,14 +74,73 @@ pub fn run_child(mut command: Command, scratch: &Path) -> Result<ChildRun, Bench
         wall,
         user: timeval(usage.ru_utime),
         system: timeval(usage.ru_stime),
-        // Linux reports kilobytes.
-        peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+        peak_rss_bytes,
     })
 }
 
 fn timeval(value: libc::timeval) -> Duration {
     Duration::from_secs(u64::try_from(value.tv_sec).unwrap_or(0))
         + Duration::from_micros(u64::try_from(value.tv_usec).unwrap_or(0))
+}
+
+/// How often the child's peak RSS is read while it runs.
+const RSS_SAMPLE_EVERY: Duration = Duration::from_millis(5);
+
+/// Reads the child's `VmHWM` (the high-water mark of its own address space) from
+/// `/proc/PID/status` until stopped, keeping the last value read.
+///
+/// Not wait4's `ru_maxrss`: on Linux that also counts the address space the child was
+/// forked from (exec records the old one's high-water mark), i.e. this harness's hundreds of
+/// megabytes of replay pages and seeded events. The mark only grows, so the last sample
+/// misses at most the last few milliseconds' growth.
+struct PeakRssSampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PeakRssSampler {
+    fn start(pid: libc::pid_t) -> PeakRssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let status = format!("/proc/{pid}/status");
+        let thread = std::thread::Builder::new()
+            .name("bench-rss".into())
+            .spawn({
+                let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak));
+                move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        // A zombie's status has no Vm lines: the last value stands.
+                        if let Some(kilobytes) = std::fs::read_to_string(&status)
+                            .ok()
+                            .as_deref()
+                            .and_then(vm_hwm_kilobytes)
+                        {
+                            peak.fetch_max(kilobytes * 1024, Ordering::Relaxed);
+                        }
+                        std::thread::sleep(RSS_SAMPLE_EVERY);
+                    }
+                }
+            })
+            .ok();
+        PeakRssSampler { stop, peak, thread }
+    }
+
+    /// Stops sampling (before the pid can be reused) and returns the peak in bytes.
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+fn vm_hwm_kilobytes(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Waits for `pid` and returns its wait status and its own resource usage: unlike
@@ -201,5 +263,49 @@ impl Drop for Receiver {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn vm_hwm_is_read_in_bytes_from_proc_status() {
+        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n";
+        assert_eq!(vm_hwm_kilobytes(status), Some(1234));
+        assert_eq!(vm_hwm_kilobytes("Name:\tzombie\nState:\tZ\n"), None);
+    }
+
+    #[test]
+    fn the_peak_rss_is_the_childs_own_not_the_harness_it_was_spawned_from() {
+        // 256 MB touched here: wait4's ru_maxrss would report at least that for any child.
+        let harness_memory = vec![1u8; 256 * 1024 * 1024];
+        let mut command = Command::new("sleep");
+        command.arg("0.2");
+        let run = run_child(command, &scratch("peak")).unwrap();
+        assert!(run.peak_rss_bytes > 0, "a sample was taken");
+        assert!(
+            run.peak_rss_bytes < 64 * 1024 * 1024,
+            "sleep's own peak, not ours: {} bytes",
+            run.peak_rss_bytes
+        );
+        assert!(run.wall >= Duration::from_millis(200));
+        assert_eq!(harness_memory[harness_memory.len() - 1], 1);
+    }
+
+    #[test]
+    fn a_failing_child_is_an_error() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo broken >&2; exit 3"]);
+        let error = run_child(command, &scratch("failing")).unwrap_err();
+        assert!(error.to_string().contains("exited with 3"), "{error}");
+        assert!(error.to_string().contains("broken"), "{error}");
     }
 }
