@@ -43,6 +43,9 @@ pub struct Sizes {
     pub fan_out_regions: usize,
     pub fan_out_latency: Duration,
     pub start_up_runs: usize,
+    /// Runs of the throughput and backlog scenarios: the fastest is reported (the machine is
+    /// shared and noisy), with the highest peak RSS of them all.
+    pub repeats: usize,
     pub backlog_events: u64,
 }
 
@@ -56,6 +59,7 @@ impl Sizes {
         fan_out_regions: COMMERCIAL_REGIONS.len(),
         fan_out_latency: Duration::from_millis(100),
         start_up_runs: 5,
+        repeats: 2,
         backlog_events: 5_000_000,
     };
     pub const SMOKE: Sizes = Sizes {
@@ -67,6 +71,7 @@ impl Sizes {
         fan_out_regions: 3,
         fan_out_latency: Duration::from_millis(10),
         start_up_runs: 1,
+        repeats: 1,
         backlog_events: 20_000,
     };
 }
@@ -187,6 +192,33 @@ fn delivery_rows(scenario: &str, run: &ChildRun, events: u64, targets: bool) -> 
     ]
 }
 
+/// Runs `once` `repeats` times: the fastest run's times, the highest peak RSS.
+fn best_of(
+    repeats: usize,
+    mut once: impl FnMut() -> Result<ChildRun, BenchError>,
+) -> Result<ChildRun, BenchError> {
+    let mut best: Option<ChildRun> = None;
+    for _ in 0..repeats.max(1) {
+        best = Some(faster(best, once()?));
+    }
+    best.ok_or_else(|| BenchError::Failed("no run".to_owned()))
+}
+
+/// The faster of two runs, with the higher peak RSS of both.
+fn faster(best: Option<ChildRun>, run: ChildRun) -> ChildRun {
+    match best {
+        None => run,
+        Some(best) => {
+            let peak_rss_bytes = best.peak_rss_bytes.max(run.peak_rss_bytes);
+            let faster = if run.wall < best.wall { run } else { best };
+            ChildRun {
+                peak_rss_bytes,
+                ..faster
+            }
+        }
+    }
+}
+
 fn throughput_replay(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     const SCENARIO: &str = "1 throughput (replay)";
     let sizes = bench.sizes;
@@ -200,21 +232,26 @@ fn throughput_replay(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     );
     let total = dataset.total_events();
     let server = ReplayServer::start(dataset);
-    let world = World::new()?;
-    let run = world.run(world.collector(
-        bench,
-        &server.endpoint_url(),
-        "bench-throughput",
-        "us-east-1",
-        first,
-        &["--api-quotas", HIGH_QUOTAS],
-    ))?;
-    world.receiver.expect_total(total)?;
+    let run = best_of(sizes.repeats, || {
+        // A fresh database each time: every run reads everything.
+        let world = World::new()?;
+        let run = world.run(world.collector(
+            bench,
+            &server.endpoint_url(),
+            "bench-throughput",
+            "us-east-1",
+            first,
+            &["--api-quotas", HIGH_QUOTAS],
+        ))?;
+        world.receiver.expect_total(total)?;
+        Ok(run)
+    })?;
     let mut rows = delivery_rows(SCENARIO, &run, total, true);
+    rows[1].metric = format!("wall time (best of {})", sizes.repeats);
     rows.push(Row::new(
         SCENARIO,
-        "GetLogEvents calls",
-        server.requests("GetLogEvents") as f64,
+        "GetLogEvents calls per run",
+        (server.requests("GetLogEvents") / sizes.repeats.max(1)) as f64,
         "",
         None,
     ));
@@ -316,29 +353,35 @@ fn throughput_moto(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     })?;
     let seeded = seeding.elapsed();
 
-    let serving = Instant::now();
-    let served = bench.runtime.block_on(page_through(
-        &moto.logs_client("us-east-1"),
-        GROUP,
-        &streams,
-    ))?;
-    let serving = serving.elapsed();
-    if served != total {
-        return Err(BenchError::Failed(format!(
-            "moto served {served} events, {total} were put"
-        )));
+    // Each measured alternately, the fastest of each kept.
+    let mut serving = Duration::MAX;
+    let mut best: Option<ChildRun> = None;
+    for _ in 0..sizes.repeats.max(1) {
+        let started = Instant::now();
+        let served = bench.runtime.block_on(page_through(
+            &moto.logs_client("us-east-1"),
+            GROUP,
+            &streams,
+        ))?;
+        serving = serving.min(started.elapsed());
+        if served != total {
+            return Err(BenchError::Failed(format!(
+                "moto served {served} events, {total} were put"
+            )));
+        }
+        let world = World::new()?;
+        let run = world.run(world.collector(
+            bench,
+            &moto.endpoint_url(),
+            GROUP,
+            "us-east-1",
+            first,
+            &["--api-quotas", HIGH_QUOTAS],
+        ))?;
+        world.receiver.expect_total(total)?;
+        best = Some(faster(best, run));
     }
-
-    let world = World::new()?;
-    let run = world.run(world.collector(
-        bench,
-        &moto.endpoint_url(),
-        GROUP,
-        "us-east-1",
-        first,
-        &["--api-quotas", HIGH_QUOTAS],
-    ))?;
-    world.receiver.expect_total(total)?;
+    let run = best.ok_or_else(|| BenchError::Failed("no run".to_owned()))?;
     Ok(vec![
         Row::new(SCENARIO, "events delivered", total as f64, "", None),
         Row::new(
@@ -350,14 +393,17 @@ fn throughput_moto(bench: &Bench) -> Result<Vec<Row>, BenchError> {
         ),
         Row::new(
             SCENARIO,
-            "moto's own serving time (SDK loop, no delivery)",
+            &format!(
+                "moto's own serving time (SDK loop, no delivery; best of {})",
+                sizes.repeats
+            ),
             seconds(serving),
             "s",
             None,
         ),
         Row::new(
             SCENARIO,
-            "wodle-aws wall time",
+            &format!("wodle-aws wall time (best of {})", sizes.repeats),
             seconds(run.wall),
             "s",
             None,
@@ -627,15 +673,20 @@ fn large_backlog(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     };
     let total = dataset.total_events();
     let server = ReplayServer::start(dataset);
-    let world = World::new()?;
-    let run = world.run(world.collector(
-        bench,
-        &server.endpoint_url(),
-        "bench-backlog",
-        "us-east-1",
-        first,
-        &["--api-quotas", HIGH_QUOTAS],
-    ))?;
-    world.receiver.expect_total(total)?;
-    Ok(delivery_rows(SCENARIO, &run, total, false))
+    let run = best_of(bench.sizes.repeats, || {
+        let world = World::new()?;
+        let run = world.run(world.collector(
+            bench,
+            &server.endpoint_url(),
+            "bench-backlog",
+            "us-east-1",
+            first,
+            &["--api-quotas", HIGH_QUOTAS],
+        ))?;
+        world.receiver.expect_total(total)?;
+        Ok(run)
+    })?;
+    let mut rows = delivery_rows(SCENARIO, &run, total, false);
+    rows[1].metric = format!("wall time (best of {})", bench.sizes.repeats);
+    Ok(rows)
 }
