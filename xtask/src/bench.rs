@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--smoke] [--json PATH]`: builds wodle-aws and the benchmark
+//! `cargo xtask bench [--smoke] [--json PATH] [--only PREFIX]`: builds wodle-aws and the benchmark
 //! (`xtask/bench`, package `xtask-bench`) and runs it.
 //!
 //! The full benchmark measures the release binary, and the harness is built optimised too
@@ -28,10 +28,18 @@ const HARNESS_PROFILE_SETTINGS: &[&str] = &[
 pub fn bench(args: &[OsString]) -> ExitCode {
     let mut smoke = false;
     let mut json = None;
+    let mut only = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.to_str() {
             Some("--smoke") => smoke = true,
+            Some("--only") => match args.next() {
+                Some(prefix) => only = Some(prefix.clone()),
+                None => {
+                    eprintln!("xtask: bench --only needs a scenario number or name prefix");
+                    return ExitCode::from(2);
+                }
+            },
             Some("--json") => match args.next() {
                 Some(path) => json = Some(PathBuf::from(path)),
                 None => {
@@ -40,7 +48,9 @@ pub fn bench(args: &[OsString]) -> ExitCode {
                 }
             },
             _ => {
-                eprintln!("xtask: bench takes [--smoke] [--json PATH], not {arg:?}");
+                eprintln!(
+                    "xtask: bench takes [--smoke] [--json PATH] [--only PREFIX], not {arg:?}"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -123,6 +133,9 @@ pub fn bench(args: &[OsString]) -> ExitCode {
         .arg(&json);
     if smoke {
         command.arg("--smoke");
+    }
+    if let Some(only) = only {
+        command.arg("--only").arg(only);
     }
     run(&mut command)
 }

@@ -51,7 +51,7 @@ Commands:
                   60) per target, every target unless one is named: ossec_conf,
                   only_logs_after, interval, regions, cli, discard_regex. Exits
                   non-zero on a crash or hang and prints the input's path.
-  bench [--smoke] [--json PATH]
+  bench [--smoke] [--json PATH] [--only PREFIX]
                   Benchmark the release build (built first) on this machine: events/s,
                   CPU per million events and peak RSS from a fast replay server and from
                   moto, 1,000 streams and their idle rerun (API calls), every commercial
@@ -60,8 +60,9 @@ Commands:
                   the targets of issue 5 and writes it as JSON (default
                   target/bench/bench.json). `--smoke` runs the debug build at tiny sizes
                   without targets (target/bench/bench-smoke.json); `test` runs it after
-                  the whole suite. Exits non-zero only if a scenario fails or delivers a
-                  wrong number of events; missed targets are reported.
+                  the whole suite. `--only 1` (or another prefix of a scenario's name)
+                  runs only those scenarios. Exits non-zero only if a scenario fails or
+                  delivers a wrong number of events; missed targets are reported.
   help            Show this.
 ";
 

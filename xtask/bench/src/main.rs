@@ -37,22 +37,30 @@ impl BenchError {
     }
 }
 
-const USAGE: &str = "usage: xtask-bench --binary PATH [--smoke] [--json PATH]";
+const USAGE: &str = "usage: xtask-bench --binary PATH [--smoke] [--json PATH] [--only PREFIX]";
 
 struct Options {
     binary: PathBuf,
     smoke: bool,
     json: PathBuf,
+    /// Only the scenarios whose name starts with this (`1`, `3 fan-out`, ...).
+    only: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
     let mut binary = None;
     let mut smoke = false;
+    let mut only = None;
     let mut json = PathBuf::from("target/bench/bench.json");
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
         match arg.to_str() {
             Some("--smoke") => smoke = true,
+            Some("--only") => {
+                only = args
+                    .next()
+                    .map(|prefix| prefix.to_string_lossy().into_owned())
+            }
             Some("--binary") => binary = args.next().map(PathBuf::from),
             Some("--json") => {
                 json = args
@@ -67,6 +75,7 @@ fn options() -> Result<Options, String> {
         binary: binary.ok_or("--binary PATH is required")?,
         smoke,
         json,
+        only,
     })
 }
 
@@ -102,6 +111,11 @@ fn main() -> ExitCode {
     let mut rows: Vec<Row> = Vec::new();
     let mut failures: Vec<(String, String)> = Vec::new();
     for (name, scenario) in scenarios::ALL {
+        if let Some(only) = &options.only
+            && !name.starts_with(only.as_str())
+        {
+            continue;
+        }
         eprintln!("xtask-bench: {name}...");
         match scenario(&bench) {
             Ok(measured) => {

@@ -289,6 +289,17 @@ async fn seed_streams(
     Ok(())
 }
 
+/// User plus system CPU time of a running process, from `/proc/PID/stat` (in USER_HZ ticks,
+/// 100 a second on Linux).
+fn process_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
 fn stream_names(count: usize) -> Vec<String> {
     (0..count)
         .map(|index| format!("stream-{index:04}"))
@@ -356,7 +367,12 @@ fn throughput_moto(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     // Each measured alternately, the fastest of each kept.
     let mut serving = Duration::MAX;
     let mut best: Option<ChildRun> = None;
+    // moto's own CPU time while serving each: whether it worked more for the collector or
+    // the collector waited.
+    let (mut moto_cpu_loop, mut moto_cpu_collector) = (Duration::MAX, Duration::MAX);
+    let moto_cpu = || process_cpu(moto.pid()).unwrap_or_default();
     for _ in 0..sizes.repeats.max(1) {
+        let cpu_before = moto_cpu();
         let started = Instant::now();
         let served = bench.runtime.block_on(page_through(
             &moto.logs_client("us-east-1"),
@@ -364,11 +380,13 @@ fn throughput_moto(bench: &Bench) -> Result<Vec<Row>, BenchError> {
             &streams,
         ))?;
         serving = serving.min(started.elapsed());
+        moto_cpu_loop = moto_cpu_loop.min(moto_cpu().saturating_sub(cpu_before));
         if served != total {
             return Err(BenchError::Failed(format!(
                 "moto served {served} events, {total} were put"
             )));
         }
+        let cpu_before = moto_cpu();
         let world = World::new()?;
         let run = world.run(world.collector(
             bench,
@@ -379,6 +397,7 @@ fn throughput_moto(bench: &Bench) -> Result<Vec<Row>, BenchError> {
             &["--api-quotas", HIGH_QUOTAS],
         ))?;
         world.receiver.expect_total(total)?;
+        moto_cpu_collector = moto_cpu_collector.min(moto_cpu().saturating_sub(cpu_before));
         best = Some(faster(best, run));
     }
     let run = best.ok_or_else(|| BenchError::Failed("no run".to_owned()))?;
@@ -405,6 +424,27 @@ fn throughput_moto(bench: &Bench) -> Result<Vec<Row>, BenchError> {
             SCENARIO,
             &format!("wodle-aws wall time (best of {})", sizes.repeats),
             seconds(run.wall),
+            "s",
+            None,
+        ),
+        Row::new(
+            SCENARIO,
+            "moto's CPU time serving the SDK loop",
+            seconds(moto_cpu_loop),
+            "s",
+            None,
+        ),
+        Row::new(
+            SCENARIO,
+            "moto's CPU time serving wodle-aws",
+            seconds(moto_cpu_collector),
+            "s",
+            None,
+        ),
+        Row::new(
+            SCENARIO,
+            "wodle-aws CPU time",
+            seconds(run.cpu()),
             "s",
             None,
         ),
