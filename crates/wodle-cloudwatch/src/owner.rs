@@ -190,6 +190,14 @@ pub struct OwnerOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StreamId(usize);
 
+/// What a page in flight holds until the owner has delivered it: its share
+/// of the service's memory budget, and its reader's place for a page.
+#[derive(Debug)]
+pub(crate) struct PageHold {
+    pub(crate) _budget: OwnedSemaphorePermit,
+    pub(crate) _place: OwnedSemaphorePermit,
+}
+
 pub(crate) enum Request {
     LowerBound {
         account: String,
@@ -211,9 +219,8 @@ pub(crate) enum Request {
         page: Page,
         /// Events before this index were handled by an earlier run.
         first: usize,
-        /// The page's share of the readers' memory budget, given back once
-        /// it is delivered.
-        held: Option<OwnedSemaphorePermit>,
+        /// Given back once the page is delivered.
+        held: Option<PageHold>,
     },
     SegmentDone {
         stream: StreamId,
