@@ -140,7 +140,7 @@ pub async fn collect_service(
         stop: stop.clone(),
         stream_permits: Arc::new(Semaphore::new(concurrency)),
         page_budget: Arc::new(Semaphore::new(PAGE_BUDGET)),
-        listing_permits: Arc::new(Semaphore::new(concurrency)),
+        listing_permits: Arc::new(Semaphore::new(concurrency.max(LISTINGS_AT_ONCE))),
     };
     let mut groups = JoinSet::new();
     for region in &shared.run.regions {
@@ -176,6 +176,12 @@ fn merge(total: &mut ServiceReport, part: ServiceReport) {
     }
     total.stopped |= part.stopped;
 }
+
+/// Groups listed at once, at the least: a listing holds no page, only the
+/// group's stream names and times, and each region's quota paces the calls;
+/// bounding it by the streams' permits made a many-region run list its groups
+/// in rounds (33 regions, 16 permits: three rounds of AWS's latency).
+const LISTINGS_AT_ONCE: usize = 64;
 
 /// What every task of a service's run shares.
 #[derive(Clone)]
