@@ -176,23 +176,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(listener) => listener,
-        Err(e) => panic!("the fault proxy cannot listen: {e}"),
-    };
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                // Out of descriptors and the like: the client will retry.
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
+    let shutdown = shared.shutdown.clone();
+    wodle_testkit::accept_until(listener, &shutdown, "the fault proxy", |stream| {
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             // Cancelled to cut this connection without an answer.
@@ -211,7 +196,8 @@ async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>) {
                 () = shared.shutdown.cancelled() => {}
             }
         });
-    }
+    })
+    .await;
 }
 
 async fn handle(
