@@ -11,7 +11,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-use crate::{WODLE_AWS_BINARY, cargo, moto_server, moto_venv, run, workspace_root};
+use crate::{
+    WODLE_AWS_BINARY, build_with_wodle_aws, cargo, moto_server, moto_venv, run, workspace_root,
+};
 
 /// The benchmark's own binary (package `xtask-bench`).
 const BENCH_BINARY: &str = "xtask-bench";
@@ -78,17 +80,7 @@ pub fn bench(args: &[OsString]) -> ExitCode {
     let suffix = std::env::consts::EXE_SUFFIX;
 
     let (collector, harness) = if smoke {
-        // `--workspace`, as the suite and the demo build: nothing new to compile after them.
-        let mut build = cargo();
-        build.args([
-            "build",
-            "--workspace",
-            "--bin",
-            WODLE_AWS_BINARY,
-            "--bin",
-            BENCH_BINARY,
-        ]);
-        let status = run(&mut build);
+        let status = build_with_wodle_aws(BENCH_BINARY);
         if status != ExitCode::SUCCESS {
             return status;
         }

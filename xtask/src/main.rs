@@ -234,18 +234,7 @@ fn demo(extra: &[OsString]) -> ExitCode {
         eprint!("{USAGE}");
         return ExitCode::from(2);
     }
-    // One build for both, so they share one feature resolution: `--workspace` is the one the
-    // test suite uses too, so a machine that ran the tests compiles nothing new.
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--workspace",
-        "--bin",
-        WODLE_AWS_BINARY,
-        "--bin",
-        DEMO_BINARY,
-    ]);
-    let status = run(&mut build);
+    let status = build_with_wodle_aws(DEMO_BINARY);
     if status != ExitCode::SUCCESS {
         return status;
     }
@@ -261,6 +250,22 @@ fn demo(extra: &[OsString]) -> ExitCode {
         }
     };
     run(&mut Command::new(demo))
+}
+
+/// Builds wodle-aws and the developer tool `binary` (debug profile). One build for both,
+/// so they share one feature resolution: `--workspace` is the one the test suite uses too,
+/// so a machine that ran the tests compiles nothing new.
+fn build_with_wodle_aws(binary: &str) -> ExitCode {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--workspace",
+        "--bin",
+        WODLE_AWS_BINARY,
+        "--bin",
+        binary,
+    ]);
+    run(&mut build)
 }
 
 /// Runs `command` with our stdio and returns its exit code.
