@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,18 +63,6 @@ impl FaultProxy {
     /// Starts a proxy forwarding to `upstream_endpoint_url` (e.g. moto's
     /// `http://127.0.0.1:PORT`) and returns once it listens. Panics if it cannot.
     pub fn start(upstream_endpoint_url: &str) -> FaultProxy {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|e| panic!("the fault proxy cannot bind 127.0.0.1:0: {e}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|e| panic!("the fault proxy's listener cannot be non-blocking: {e}"));
-        let address = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("the fault proxy cannot read its port: {e}"));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("the fault proxy cannot build its runtime: {e}"));
         let shared = Arc::new(Shared {
             upstream: upstream_endpoint_url.trim_end_matches('/').to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -86,15 +74,10 @@ impl FaultProxy {
             page_limit: AtomicUsize::new(0),
             shutdown: CancellationToken::new(),
         });
-        let thread = std::thread::Builder::new()
-            .name(format!("fault-proxy-{}", address.port()))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                // Dropping the runtime at the end of the thread drops every connection task,
-                // which closes their sockets.
-                move || runtime.block_on(serve(listener, shared))
-            })
-            .unwrap_or_else(|e| panic!("the fault proxy cannot start its thread: {e}"));
+        let (address, thread) = wodle_testkit::spawn_loopback_server("the fault proxy", {
+            let shared = Arc::clone(&shared);
+            move |listener| serve(listener, shared)
+        });
         FaultProxy {
             address,
             shared,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
@@ -109,18 +109,6 @@ impl ReplayServer {
             }
         }
 
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|e| panic!("the replay server cannot bind 127.0.0.1:0: {e}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|e| panic!("the replay server's listener cannot be non-blocking: {e}"));
-        let address = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("the replay server cannot read its port: {e}"));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("the replay server cannot build its runtime: {e}"));
         let shared = Arc::new(Shared {
             groups,
             cache: Mutex::new(cache),
@@ -129,13 +117,10 @@ impl ReplayServer {
             next_request_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
         });
-        let thread = std::thread::Builder::new()
-            .name(format!("replay-server-{}", address.port()))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || runtime.block_on(serve(listener, shared))
-            })
-            .unwrap_or_else(|e| panic!("the replay server cannot start its thread: {e}"));
+        let (address, thread) = wodle_testkit::spawn_loopback_server("the replay server", {
+            let shared = Arc::clone(&shared);
+            move |listener| serve(listener, shared)
+        });
         ReplayServer {
             address,
             shared,

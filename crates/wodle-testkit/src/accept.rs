@@ -1,5 +1,7 @@
-//! The accept loop of the loopback servers our tests and benchmarks run.
+//! The start-up and accept loop of the loopback servers our tests and benchmarks run.
 
+use std::net::{Ipv4Addr, SocketAddr};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -31,4 +33,37 @@ pub async fn accept_until<F>(
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
     }
+}
+
+/// Binds `127.0.0.1:0` and runs `serve(listener)` to its end on a thread of its
+/// own (named `{server}-{port}`) with a current-thread runtime, so that sync
+/// tests and `#[tokio::test]`s use the server alike. Dropping the runtime at the
+/// end of the thread drops every connection task, which closes their sockets.
+/// Panics, naming `server`, if any of that fails.
+pub fn spawn_loopback_server<S, F>(server: &str, serve: S) -> (SocketAddr, JoinHandle<()>)
+where
+    S: FnOnce(std::net::TcpListener) -> F + Send + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap_or_else(|e| panic!("{server} cannot bind 127.0.0.1:0: {e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{server}'s listener cannot be non-blocking: {e}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{server} cannot read its port: {e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{server} cannot build its runtime: {e}"));
+    let thread = std::thread::Builder::new()
+        .name(format!(
+            "{}-{}",
+            server.trim_start_matches("the ").replace(' ', "-"),
+            address.port()
+        ))
+        .spawn(move || runtime.block_on(serve(listener)))
+        .unwrap_or_else(|e| panic!("{server} cannot start its thread: {e}"));
+    (address, thread)
 }

@@ -11,7 +11,7 @@
 //!   delivers, and [`WazuhHome`], a temporary `/var/ossec` to bind it in.
 //! - [`TestCa`] and [`TlsFront`]: a throwaway CA and an `https://` loopback front for moto
 //!   with a certificate it signed, for CA bundle tests.
-//! - [`accept_until`]: the accept loop of the loopback servers of the fault proxy and the
+//! - [`spawn_loopback_server`] and [`accept_until`]: the start-up and accept loop of the loopback servers of the fault proxy and the
 //!   benchmark's replay server.
 //! - [`AwsFiles`] and [`ChildEnv`]: temporary `~/.aws` files and the environment that makes
 //!   a child process use only them and the emulator.
@@ -37,7 +37,7 @@ mod seeder;
 mod tls;
 mod wazuh_home;
 
-pub use accept::accept_until;
+pub use accept::{accept_until, spawn_loopback_server};
 pub use analysisd::AnalysisdReceiver;
 pub use aws_files::{AwsFiles, ChildEnv};
 pub use moto::MotoServer;
