@@ -232,20 +232,7 @@ fn throughput_replay(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     );
     let total = dataset.total_events();
     let server = ReplayServer::start(dataset);
-    let run = best_of(sizes.repeats, || {
-        // A fresh database each time: every run reads everything.
-        let world = World::new()?;
-        let run = world.run(world.collector(
-            bench,
-            &server.endpoint_url(),
-            "bench-throughput",
-            "us-east-1",
-            first,
-            &["--api-quotas", HIGH_QUOTAS],
-        ))?;
-        world.receiver.expect_total(total)?;
-        Ok(run)
-    })?;
+    let run = best_replay_run(bench, &server, "bench-throughput", first, total)?;
     let mut rows = delivery_rows(SCENARIO, &run, total, true);
     rows[1].metric = format!("wall time (best of {})", sizes.repeats);
     rows.push(Row::new(
@@ -256,6 +243,31 @@ fn throughput_replay(bench: &Bench) -> Result<Vec<Row>, BenchError> {
         None,
     ));
     Ok(rows)
+}
+
+/// The best of `bench.sizes.repeats` runs reading `group` of `server` to its end, each
+/// with a fresh database (so every run reads everything), checking that analysisd got
+/// all `total` events.
+fn best_replay_run(
+    bench: &Bench,
+    server: &ReplayServer,
+    group: &str,
+    first: i64,
+    total: u64,
+) -> Result<ChildRun, BenchError> {
+    best_of(bench.sizes.repeats, || {
+        let world = World::new()?;
+        let run = world.run(world.collector(
+            bench,
+            &server.endpoint_url(),
+            group,
+            "us-east-1",
+            first,
+            &["--api-quotas", HIGH_QUOTAS],
+        ))?;
+        world.receiver.expect_total(total)?;
+        Ok(run)
+    })
 }
 
 /// Creates `streams` in `group` (which exists) concurrently, each holding `events` generated
@@ -713,19 +725,7 @@ fn large_backlog(bench: &Bench) -> Result<Vec<Row>, BenchError> {
     };
     let total = dataset.total_events();
     let server = ReplayServer::start(dataset);
-    let run = best_of(bench.sizes.repeats, || {
-        let world = World::new()?;
-        let run = world.run(world.collector(
-            bench,
-            &server.endpoint_url(),
-            "bench-backlog",
-            "us-east-1",
-            first,
-            &["--api-quotas", HIGH_QUOTAS],
-        ))?;
-        world.receiver.expect_total(total)?;
-        Ok(run)
-    })?;
+    let run = best_replay_run(bench, &server, "bench-backlog", first, total)?;
     let mut rows = delivery_rows(SCENARIO, &run, total, false);
     rows[1].metric = format!("wall time (best of {})", bench.sizes.repeats);
     Ok(rows)
